@@ -18,6 +18,11 @@ fn link_libtorch() {
     };
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
     let lib = std::path::Path::new(&lib);
+    // `cargo xtask setup` rewrites this stamp when it switches between the CPU and CUDA sets.
+    let stamp = lib.join("../../dmd-stamp.txt");
+    if stamp.exists() {
+        println!("cargo:rerun-if-changed={}", stamp.display());
+    }
     let cuda_runtime = lib.join("../../nvidia/cublas");
     if lib.join("libtorch_cuda.so").exists() && cuda_runtime.exists() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed,-ltorch_cuda,--as-needed");

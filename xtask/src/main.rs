@@ -1,1 +1,52 @@
-fn main() {}
+//! `cargo xtask`: the project's own tasks, as an ordinary binary with no torch dependency.
+//!
+//! `main` is one match on the subcommand; each subcommand lives in its own module.
+
+mod paths;
+mod process;
+mod reproduce;
+mod setup;
+mod test;
+
+use anyhow::Result;
+
+const HELP: &str = "\
+cargo xtask <COMMAND> [OPTIONS]
+
+Commands:
+  setup [--cpu|--cuda]        install libtorch 2.13.0 (from PyPI's torch wheel) and real MNIST
+                              into $DMD_HOME (default: <repo>/.dmd); idempotent
+  test                        setup if needed, then fmt --check, clippy -D warnings, all tests
+  reproduce [--profile P] [--only NAME...]
+                              run the study (profile smoke | cpu | paper; default: paper with a
+                              CUDA GPU, cpu otherwise) and write results/REPORT.md
+  help                        this text
+
+Environment:
+  DMD_HOME   where libtorch, the datasets and the Python bench venv live (default <repo>/.dmd)
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let result: Result<()> = match cmd {
+        "setup" => setup::run(rest),
+        "test" => test::run(rest),
+        "reproduce" => reproduce::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => {
+            eprintln!("error: unknown xtask command `{other}`\n\n{HELP}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,339 @@
+//! Exact nearest and second-nearest training neighbours of generated samples, with the
+//! average distance to the training set `D(z)` fused into the same pass.
+//!
+//! The squared distances come from the expansion `||y - x||^2 = ||y||^2 + ||x||^2 - 2 y.x`,
+//! evaluated block by block with an f32 GEMM (the `gemm` crate, AVX-512 kernels where the CPU
+//! has them). Each rayon task owns a block of queries and streams the whole training set
+//! through a cache-sized buffer of dot products; the buffer is scanned right after the GEMM for
+//! (a) the running sum of plain distances `||y - x||` (for `D(z)`) and (b) a short list of
+//! candidate nearest neighbours. The candidates are then re-ranked with distances recomputed
+//! exactly in f64, so the order and values of the two winners do not suffer from the f32
+//! cancellation of the expansion.
+
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AnalysisError, Result, check_finite};
+use crate::matmul::neg2_abt_f32;
+
+/// Largest number of candidates kept per query before the exact re-ranking.
+pub const MAX_CANDIDATES: usize = 16;
+
+/// Tuning knobs of [`nearest_neighbours`]; the defaults suit MNIST-sized problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NnConfig {
+    /// Queries handled by one task (0 = choose from the number of rayon threads).
+    pub query_block: usize,
+    /// Training rows per GEMM call; `query_block * train_block` f32 should fit in L2.
+    pub train_block: usize,
+    /// Candidates kept from the f32 scan and re-ranked in f64 (2..=[`MAX_CANDIDATES`]).
+    pub candidates: usize,
+}
+
+impl Default for NnConfig {
+    fn default() -> Self {
+        Self {
+            query_block: 0,
+            train_block: 256,
+            candidates: 4,
+        }
+    }
+}
+
+/// Nearest neighbours of every query row in the training set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NeighbourResult {
+    /// Index of the nearest training row `x^1(y)` per query.
+    pub nearest: Vec<usize>,
+    /// Index of the second-nearest training row `x^2(y)` per query.
+    pub second: Vec<usize>,
+    /// `||y - x^1(y)||`, exact (f64).
+    pub d1: Vec<f64>,
+    /// `||y - x^2(y)||`, exact (f64).
+    pub d2: Vec<f64>,
+    /// `D(y) = mean over training x of ||y - x||` (f32 expansion summed in f64).
+    pub mean_distance: Vec<f64>,
+}
+
+/// Running list of the best candidates (ascending squared distance).
+#[derive(Clone, Copy)]
+struct TopK {
+    dist: [f32; MAX_CANDIDATES],
+    idx: [usize; MAX_CANDIDATES],
+    k: usize,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        Self {
+            dist: [f32::INFINITY; MAX_CANDIDATES],
+            idx: [usize::MAX; MAX_CANDIDATES],
+            k,
+        }
+    }
+
+    #[inline]
+    fn worst(&self) -> f32 {
+        self.dist[self.k - 1]
+    }
+
+    #[inline]
+    fn push(&mut self, d: f32, i: usize) {
+        if !(d < self.worst()) {
+            return;
+        }
+        let mut p = self.k - 1;
+        while p > 0 && self.dist[p - 1] > d {
+            self.dist[p] = self.dist[p - 1];
+            self.idx[p] = self.idx[p - 1];
+            p -= 1;
+        }
+        self.dist[p] = d;
+        self.idx[p] = i;
+    }
+}
+
+/// Exact squared Euclidean distance of two rows in f64.
+fn exact_sq_dist(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum()
+}
+
+/// Squared row norms in f32 (accumulated in f64).
+fn sq_norms(x: &[f32], d: usize) -> Vec<f32> {
+    x.par_chunks(d)
+        .map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32)
+        .collect()
+}
+
+/// Lanes of the vectorised scan.
+const LANES: usize = 16;
+
+/// Turns one row of `-2 y.x` into squared distances in place and returns (sum of sqrt, min).
+#[inline]
+fn finish_row(row: &mut [f32], qn: f32, xn: &[f32]) -> (f32, f32) {
+    let mut acc = [0f32; LANES];
+    let mut mn = [f32::INFINITY; LANES];
+    let mut rc = row.chunks_exact_mut(LANES);
+    let mut xc = xn.chunks_exact(LANES);
+    for (r, x) in (&mut rc).zip(&mut xc) {
+        for l in 0..LANES {
+            let d2 = (r[l] + qn + x[l]).max(0.0);
+            r[l] = d2;
+            acc[l] += d2.sqrt();
+            mn[l] = mn[l].min(d2);
+        }
+    }
+    let mut s = 0f32;
+    let mut m = f32::INFINITY;
+    for (r, &x) in rc.into_remainder().iter_mut().zip(xc.remainder()) {
+        let d2 = (*r + qn + x).max(0.0);
+        *r = d2;
+        s += d2.sqrt();
+        m = m.min(d2);
+    }
+    (
+        s + acc.iter().sum::<f32>(),
+        mn.iter().fold(m, |a, &b| a.min(b)),
+    )
+}
+
+/// Per-query output of one task.
+struct Partial {
+    top: Vec<TopK>,
+    sums: Vec<f64>,
+}
+
+/// Finds, for every row of `queries`, its nearest and second-nearest rows of `train` and the
+/// mean distance to all of `train` (`D(z)` of paper Sec. 4.2.1).
+///
+/// Cost: one pass of `2 * n_q * n_train * dim` flops (f32 GEMM) plus a fused scan; memory
+/// `O(threads * query_block * train_block)`. Errors on mismatched dimensions, fewer than two
+/// training rows, non-finite inputs or a bad [`NnConfig`].
+pub fn nearest_neighbours(
+    queries: ArrayView2<f32>,
+    train: ArrayView2<f32>,
+    cfg: &NnConfig,
+) -> Result<NeighbourResult> {
+    const WHAT: &str = "nearest_neighbours";
+    let (nq, d) = queries.dim();
+    let (nt, dt) = train.dim();
+    if d != dt {
+        return Err(AnalysisError::Shape {
+            what: WHAT,
+            detail: format!("queries have {d} columns, training set {dt}"),
+        });
+    }
+    if nt < 2 {
+        return Err(AnalysisError::TooFewSamples {
+            what: "nearest_neighbours (training set)",
+            needed: 2,
+            got: nt,
+        });
+    }
+    if d == 0 {
+        return Err(AnalysisError::Shape {
+            what: WHAT,
+            detail: "zero columns".into(),
+        });
+    }
+    if !(2..=MAX_CANDIDATES).contains(&cfg.candidates) || cfg.train_block == 0 {
+        return Err(AnalysisError::InvalidParameter {
+            name: "NnConfig",
+            reason: format!(
+                "candidates must be in 2..={MAX_CANDIDATES} and train_block > 0, got {cfg:?}"
+            ),
+        });
+    }
+    let k = cfg.candidates.min(nt);
+    let q = queries.as_standard_layout();
+    let x = train.as_standard_layout();
+    let q = q.as_slice().expect("standard layout is contiguous");
+    let x = x.as_slice().expect("standard layout is contiguous");
+    check_finite(WHAT, q)?;
+    check_finite(WHAT, x)?;
+    if nq == 0 {
+        return Ok(NeighbourResult {
+            nearest: vec![],
+            second: vec![],
+            d1: vec![],
+            d2: vec![],
+            mean_distance: vec![],
+        });
+    }
+
+    let qn = sq_norms(q, d);
+    let xn = sq_norms(x, d);
+    let qb = if cfg.query_block == 0 {
+        let tasks = 2 * rayon::current_num_threads().max(1);
+        nq.div_ceil(tasks).clamp(16, 512)
+    } else {
+        cfg.query_block
+    };
+    let tb = cfg.train_block.min(nt);
+
+    let partials: Vec<Partial> = (0..nq.div_ceil(qb))
+        .into_par_iter()
+        .map(|c| {
+            let q0 = c * qb;
+            let m = qb.min(nq - q0);
+            let q_block = &q[q0 * d..(q0 + m) * d];
+            let mut dots = vec![0f32; m * tb];
+            let mut top = vec![TopK::new(k); m];
+            let mut sums = vec![0f64; m];
+            let mut t0 = 0;
+            while t0 < nt {
+                let n = tb.min(nt - t0);
+                let dots = &mut dots[..m * n];
+                neg2_abt_f32(q_block, &x[t0 * d..(t0 + n) * d], m, n, d, dots);
+                for i in 0..m {
+                    let row = &mut dots[i * n..(i + 1) * n];
+                    let (s, mn) = finish_row(row, qn[q0 + i], &xn[t0..t0 + n]);
+                    sums[i] += f64::from(s);
+                    let t = &mut top[i];
+                    if mn < t.worst() {
+                        for (j, &d2) in row.iter().enumerate() {
+                            t.push(d2, t0 + j);
+                        }
+                    }
+                }
+                t0 += n;
+            }
+            Partial { top, sums }
+        })
+        .collect();
+
+    let mut out = NeighbourResult {
+        nearest: Vec::with_capacity(nq),
+        second: Vec::with_capacity(nq),
+        d1: Vec::with_capacity(nq),
+        d2: Vec::with_capacity(nq),
+        mean_distance: Vec::with_capacity(nq),
+    };
+    let rows: Vec<(usize, usize, f64, f64)> = partials
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(c, p)| {
+            p.top.iter().enumerate().map(move |(i, t)| {
+                let qi = c * qb + i;
+                let y = &q[qi * d..(qi + 1) * d];
+                let mut exact: Vec<(f64, usize)> = t.idx[..t.k]
+                    .iter()
+                    .filter(|&&j| j != usize::MAX)
+                    .map(|&j| (exact_sq_dist(y, &x[j * d..(j + 1) * d]), j))
+                    .collect();
+                exact.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                (exact[0].1, exact[1].1, exact[0].0.sqrt(), exact[1].0.sqrt())
+            })
+        })
+        .collect();
+    for (a, b, d1, d2) in rows {
+        out.nearest.push(a);
+        out.second.push(b);
+        out.d1.push(d1);
+        out.d2.push(d2);
+    }
+    for p in &partials {
+        out.mean_distance
+            .extend(p.sums.iter().map(|s| s / nt as f64));
+    }
+    debug_assert_eq!(out.mean_distance.len(), nq);
+    Ok(out)
+}
+
+/// Brute-force reference of [`nearest_neighbours`] (f64, O(n_q n_train d)); for tests and
+/// small problems.
+pub fn nearest_neighbours_brute_force(
+    queries: ArrayView2<f32>,
+    train: ArrayView2<f32>,
+) -> Result<NeighbourResult> {
+    let (_, d) = queries.dim();
+    if d != train.ncols() {
+        return Err(AnalysisError::Shape {
+            what: "nearest_neighbours_brute_force",
+            detail: format!("queries have {d} columns, training set {}", train.ncols()),
+        });
+    }
+    if train.nrows() < 2 {
+        return Err(AnalysisError::TooFewSamples {
+            what: "nearest_neighbours_brute_force (training set)",
+            needed: 2,
+            got: train.nrows(),
+        });
+    }
+    let mut out = NeighbourResult {
+        nearest: vec![],
+        second: vec![],
+        d1: vec![],
+        d2: vec![],
+        mean_distance: vec![],
+    };
+    for y in queries.outer_iter() {
+        let mut all: Vec<(f64, usize)> = train
+            .outer_iter()
+            .enumerate()
+            .map(|(j, x)| {
+                let s: f64 = y
+                    .iter()
+                    .zip(x.iter())
+                    .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                    .sum();
+                (s.sqrt(), j)
+            })
+            .collect();
+        let mean = all.iter().map(|p| p.0).sum::<f64>() / all.len() as f64;
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        out.nearest.push(all[0].1);
+        out.second.push(all[1].1);
+        out.d1.push(all[0].0);
+        out.d2.push(all[1].0);
+        out.mean_distance.push(mean);
+    }
+    Ok(out)
+}

@@ -1,0 +1,56 @@
+//! `cargo xtask test`: the project's one test command (also what `.ci/run` calls).
+//!
+//! Runs `setup` (a no-op when everything is installed), then `cargo fmt --check`,
+//! `cargo clippy --workspace --all-targets -- -D warnings`, and the whole test suite with
+//! `LIBTORCH` and `DMD_HOME` set. Tests run under cargo-nextest when it is installed (one
+//! process per test, so libtorch's process-global random generator cannot make tests depend
+//! on each other); otherwise `cargo test` runs them on a single thread.
+
+use anyhow::{Result, bail};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::{process, setup};
+
+/// Entry point of `cargo xtask test`.
+pub fn run(args: &[String]) -> Result<()> {
+    if let Some(a) = args.first() {
+        bail!("`cargo xtask test` takes no options (got `{a}`)");
+    }
+    let start = Instant::now();
+    setup::ensure(None)?;
+    step("cargo fmt --check", &mut process::cargo(&["fmt", "--all", "--", "--check"]))?;
+    step(
+        "cargo clippy -D warnings",
+        &mut process::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    if nextest_available() {
+        step(
+            "cargo nextest run",
+            &mut process::cargo(&["nextest", "run", "--workspace", "--no-fail-fast"]),
+        )?;
+        step("cargo test --doc", &mut process::cargo(&["test", "--workspace", "--doc"]))?;
+    } else {
+        step(
+            "cargo test",
+            &mut process::cargo(&["test", "--workspace", "--no-fail-fast", "--", "--test-threads=1"]),
+        )?;
+    }
+    println!("[test] all checks passed in {:.0} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn step(name: &str, cmd: &mut Command) -> Result<()> {
+    println!("[test] {name} ...");
+    let t = Instant::now();
+    process::run_checked(cmd, name)?;
+    println!("[test] {name}: ok ({:.0} s)", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn nextest_available() -> bool {
+    process::cargo(&["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
