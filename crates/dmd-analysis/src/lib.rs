@@ -1,6 +1,49 @@
 //! # dmd-analysis
 //!
-//! Everything the study measures about a distilled student, on `ndarray` sample sets:
-//! Delta_E and its controls, nearest-neighbour memorisation ratios, the relative displacement
-//! `delta(z)` against the distance to the training set `D(z)`, PCA projections, and
-//! distribution-fit measures (sliced Wasserstein-2, Frechet distance).
+//! Everything the study measures about a distilled student, on `ndarray` sample sets
+//! (rows = samples, f32): Delta_E and its controls, nearest-neighbour memorisation ratios, the
+//! relative displacement `delta(z)` against the distance to the training set `D(z)`, PCA
+//! projections, and distribution-fit measures (sliced Wasserstein-2, Frechet distance).
+//! No torch; dense linear algebra is pure Rust (`gemm` for the neighbour search, `faer` for
+//! eigendecompositions), so nothing has to be installed.
+//!
+//! ```
+//! use dmd_analysis::{NnConfig, nearest_neighbours, memorisation_ratios};
+//! use ndarray::array;
+//!
+//! let train = array![[0.0f32, 0.0], [1.0, 0.0], [0.0, 3.0]];
+//! let queries = array![[0.1f32, 0.0]];
+//! let nn = nearest_neighbours(queries.view(), train.view(), &NnConfig::default()).unwrap();
+//! assert_eq!((nn.nearest[0], nn.second[0]), (0, 1));
+//! let r = memorisation_ratios(&nn);
+//! assert!((r[0] - 0.1 / 0.9).abs() < 1e-6);
+//! ```
+
+pub mod bootstrap;
+pub mod correlation;
+pub mod displacement;
+pub mod distribution_fit;
+pub mod error;
+pub mod linalg;
+mod matmul;
+pub mod memorisation;
+pub mod metrics;
+pub mod nn;
+pub mod pca;
+pub mod special;
+
+pub use bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_interval};
+pub use correlation::{Correlation, CorrelationReport, pearson, spearman};
+pub use displacement::{DisplacementPairs, relative_displacement, row_distances};
+pub use distribution_fit::{
+    FrechetReport, GaussianFit, SlicedW2Report, frechet_distance, frechet_distance_from_moments,
+    frechet_distance_pca, sliced_wasserstein2,
+};
+pub use error::{AnalysisError, Result};
+pub use memorisation::{
+    DEFAULT_MEMORISATION_THRESHOLD, MemorisationSummary, memorisation_ratio, memorisation_ratios,
+    memorised_fraction,
+};
+pub use metrics::{DisplacementSummary, PcaSummary, RunMetrics};
+pub use nn::{NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force};
+pub use pca::{Pca, TripletProjection};

@@ -23,7 +23,7 @@ pub const MAX_CANDIDATES: usize = 16;
 /// Tuning knobs of [`nearest_neighbours`]; the defaults suit MNIST-sized problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NnConfig {
-    /// Queries handled by one task (0 = choose from the number of rayon threads).
+    /// Queries handled by one task (0 = `ceil(n_queries / threads)`, clamped to 16..=1024).
     pub query_block: usize,
     /// Training rows per GEMM call; `query_block * train_block` f32 should fit in L2.
     pub train_block: usize,
@@ -211,8 +211,9 @@ pub fn nearest_neighbours(
     let qn = sq_norms(q, d);
     let xn = sq_norms(x, d);
     let qb = if cfg.query_block == 0 {
-        let tasks = 2 * rayon::current_num_threads().max(1);
-        nq.div_ceil(tasks).clamp(16, 512)
+        // One block per thread: the query block is packed once per training block, so larger
+        // blocks amortise the packing; 1024 x 256 f32 dot products still fit in L2.
+        nq.div_ceil(rayon::current_num_threads().max(1)).clamp(16, 1024)
     } else {
         cfg.query_block
     };

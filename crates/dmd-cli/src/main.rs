@@ -1,11 +1,23 @@
 //! `dmd`: the command line of dmd-lab.
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments, sets up logging
-//! and turns an error into one line on stderr with a non-zero exit code.
+//! and turns an error into one line on stderr: exit code 2 for a bad config or bad
+//! arguments, 1 for any other failure.
 
+mod classifier;
+mod config;
 mod info;
+mod pipeline;
+mod progress;
+mod report;
+mod reproduce;
+mod store;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use config::{ConfigError, ExperimentConfig};
+use pipeline::{Paths, Until};
 
 /// dmd-lab: distil EDM teachers with DMD and measure whether students copy or remap.
 #[derive(Debug, Parser)]
@@ -15,8 +27,56 @@ struct Cli {
     command: Command,
 }
 
+/// The config, profile, overrides and output folders every pipeline subcommand takes.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Experiment config (TOML), e.g. configs/chessboard-r4.toml.
+    config: PathBuf,
+    /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Override a config key, e.g. --set teacher.iterations=2000 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Folder of the content-addressed stage outputs (shared between experiments).
+    #[arg(long, default_value = "runs/stages")]
+    runs: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole pipeline of one experiment (skipping finished stages).
+    Run(RunArgs),
+    /// Train (or reuse) the teacher and its snapshots.
+    TrainTeacher(RunArgs),
+    /// Teacher, then the DMD students of the configured snapshots.
+    Distill(RunArgs),
+    /// Teacher and students, then the teacher and student sample sets.
+    Sample(RunArgs),
+    /// Everything up to the measurements (metrics.json) and figures.
+    Analyze(RunArgs),
+    /// Check configs without running anything (exit code 2 on the first bad one).
+    Check {
+        /// Config files.
+        configs: Vec<PathBuf>,
+        /// Profile whose overrides to apply.
+        #[arg(long, default_value = "cpu")]
+        profile: String,
+        /// Overrides, as for `run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Write results/REPORT.md from the experiments' results.
+    Report {
+        /// Results folder.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// Run every experiment of the paper, then the report.
+    Reproduce(reproduce::ReproduceArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
 }
@@ -31,10 +91,60 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(a) => run(a, Until::Analyze),
+        Command::TrainTeacher(a) => run(a, Until::Teacher),
+        Command::Distill(a) => run(a, Until::Distill),
+        Command::Sample(a) => run(a, Until::Sample),
+        Command::Analyze(a) => run(a, Until::Analyze),
+        Command::Check {
+            configs,
+            profile,
+            sets,
+        } => check(&configs, &profile, &sets),
+        Command::Report { out } => report::write_report(&out).map(|p| {
+            println!("wrote {}", p.display());
+        }),
+        Command::Reproduce(a) => reproduce::run(a),
         Command::Info => info::run(),
     };
     if let Err(err) = result {
+        let code = if err.downcast_ref::<ConfigError>().is_some() {
+            2
+        } else {
+            1
+        };
         eprintln!("error: {err:#}");
-        std::process::exit(1);
+        std::process::exit(code);
     }
+}
+
+/// The default profile: `paper` when libtorch sees a CUDA GPU, `cpu` otherwise.
+pub fn default_profile() -> String {
+    if tch::Cuda::is_available() { "paper" } else { "cpu" }.to_string()
+}
+
+fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {
+    let profile = a.profile.unwrap_or_else(default_profile);
+    let cfg = ExperimentConfig::load(&a.config, &profile, &a.sets)?;
+    let paths = Paths {
+        stages: a.runs,
+        results: a.out,
+    };
+    let result = pipeline::run_experiment(&cfg, &profile, &paths, until)?;
+    println!(
+        "{}: done in {:.0} s ({} snapshot(s)); results in {}",
+        result.name,
+        result.wall_s,
+        result.snapshots.len(),
+        paths.results.join(&result.name).display()
+    );
+    Ok(())
+}
+
+fn check(configs: &[PathBuf], profile: &str, sets: &[String]) -> anyhow::Result<()> {
+    for c in configs {
+        let cfg = ExperimentConfig::load(c, profile, sets)?;
+        println!("{}: ok ({})", c.display(), cfg.name);
+    }
+    Ok(())
 }

@@ -20,7 +20,10 @@ fn forward_backward_step_reduces_a_quadratic_loss() {
     }
     let after = loss_of(&lin).double_value(&[]);
     assert!(before.is_finite() && after.is_finite());
-    assert!(after < 0.01 * before, "loss did not fall: {before} -> {after}");
+    assert!(
+        after < 0.01 * before,
+        "loss did not fall: {before} -> {after}"
+    );
 }
 
 #[test]

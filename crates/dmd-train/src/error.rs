@@ -43,7 +43,7 @@ pub enum TrainError {
     Torch(#[from] tch::TchError),
     /// A network could not be built, loaded or saved.
     #[error("network: {0}")]
-    Net(#[from] dmd_nets::net::NetError),
+    Net(#[from] dmd_nets::error::NetError),
     /// A JSON value could not be written.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

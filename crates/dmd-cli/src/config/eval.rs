@@ -1,0 +1,58 @@
+//! `[eval]`: how teacher and student samples are drawn and measured.
+
+use dmd_nets::sampler::Solver;
+use serde::{Deserialize, Serialize};
+
+/// Sample counts and measurement settings (paper Section 3 and Appendix E).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Seed of the noise `z` (and of the class labels of conditional students).
+    pub seed: u64,
+    /// Seeds `z_1..z_N` for Delta_E (paper: N = 1000).
+    pub n_samples: usize,
+    /// Samples for the PCA triplet figure (paper: 2000).
+    pub n_pca: usize,
+    /// Samples in the distance heatmap (paper: 100).
+    pub n_heatmap: usize,
+    /// The teacher's reference step count K of `Phi_K` (paper: 8).
+    pub reference_steps: usize,
+    /// A finer reference `Phi_K'` reported beside `Phi_K` (Euler-8 is blurry on toys).
+    pub fine_steps: usize,
+    /// ODE solver of `Phi_K`.
+    pub solver: Solver,
+    /// Bootstrap resamples for the confidence intervals of Delta_E.
+    pub bootstrap: usize,
+    /// Random directions of the sliced Wasserstein-2 distance.
+    pub sw_projections: usize,
+    /// Memorisation threshold on r(y) = d1/d2 (paper: 1/3).
+    pub memorisation_threshold: f64,
+    /// Teacher samples checked for memorisation against the training set.
+    pub n_memorisation: usize,
+    /// Rows per chunk when sampling (bounds memory).
+    pub chunk: usize,
+    /// A student counts as converged (and its Delta_E as a copying/remapping verdict) when the
+    /// remaining distribution gap `(SW2(G, Phi_K) - floor) / (SW2(Phi_1, Phi_K) - floor)` is at
+    /// most this fraction.
+    pub fit_gap_max: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            n_samples: 1000,
+            n_pca: 2000,
+            n_heatmap: 100,
+            reference_steps: 8,
+            fine_steps: 32,
+            solver: Solver::Euler,
+            bootstrap: 200,
+            sw_projections: 256,
+            memorisation_threshold: 1.0 / 3.0,
+            n_memorisation: 2000,
+            chunk: 500,
+            fit_gap_max: 0.2,
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! `results/REPORT.md`: the paper's quantitative claims next to ours, with a verdict each.
+//!
+//! A verdict is one of: **reproduced**, **not reproduced**, **student not converged** (the
+//! student's distribution is still too far from the teacher's for its Delta_E to mean copying
+//! or remapping; see [`crate::pipeline::analyze::FitSummary`]), or **not run**. Nothing is
+//! tuned into a verdict: the thresholds are written in the table.
+
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::pipeline::analyze::StudentMetrics;
+use crate::pipeline::ExperimentResult;
+use crate::reproduce::{EXPERIMENTS, RunInfo};
+
+/// Delta_E below this counts as copying (the "clearly below ... and below 0.5").
+pub const COPY_MAX: f64 = 0.5;
+/// Delta_E above this counts as remapping.
+pub const REMAP_MIN: f64 = 1.0;
+
+/// The results of one experiment as read back from disk.
+struct Loaded {
+    summary: ExperimentResult,
+    students: Vec<StudentMetrics>,
+}
+
+/// Reads `out/*/summary.json` and their metrics, writes `out/REPORT.md`, returns its path.
+pub fn write_report(out: &Path) -> Result<PathBuf> {
+    let mut loaded: BTreeMap<String, Loaded> = BTreeMap::new();
+    for name in EXPERIMENTS {
+        let p = out.join(name).join("summary.json");
+        if !p.is_file() {
+            continue;
+        }
+        let summary: ExperimentResult = serde_json::from_str(&std::fs::read_to_string(&p)?)
+            .with_context(|| format!("{} is not a valid summary; rerun the experiment", p.display()))?;
+        let mut students = Vec::new();
+        for s in &summary.snapshots {
+            let text = std::fs::read_to_string(&s.metrics)
+                .with_context(|| format!("cannot read {}", s.metrics.display()))?;
+            students.push(serde_json::from_str(&text).with_context(|| format!("{} is not valid", s.metrics.display()))?);
+        }
+        loaded.insert(name.to_string(), Loaded { summary, students });
+    }
+    let info: Option<RunInfo> = std::fs::read_to_string(out.join("run_info.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+
+    let mut md = String::new();
+    writeln!(md, "# dmd-lab: reproduction report\n")?;
+    writeln!(md, "*Why Are DMD Students Lazy?* reproduced with dmd-lab. Delta_E = E_DT / E_OT - 1 over N fixed seeds (paper Eq. 6); copy score = (E_rand - E_DT) / (E_rand - E_OT) (1 = copying, 0 = random pairing); intervals are 95% percentile bootstrap intervals over the seeds.\n")?;
+    if let Some(i) = &info {
+        writeln!(md, "- profile: `{}`\n- hardware: {}\n- commit: `{}`\n- wall time: {:.1} min\n", i.profile, i.hardware, i.commit, i.wall_s / 60.0)?;
+    }
+    writeln!(md, "## Claims\n")?;
+    writeln!(md, "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining distribution gap in sliced W2 at most `eval.fit_gap_max` of where it started), otherwise \"student not converged\".\n")?;
+    writeln!(md, "| # | claim (paper) | paper | experiment | ours | verdict |")?;
+    writeln!(md, "|---|---|---|---|---|---|")?;
+    for (i, c) in claims(&loaded).iter().enumerate() {
+        writeln!(md, "| {} | {} | {} | {} | {} | {} |", i + 1, c.claim, c.paper, c.experiment, c.ours, c.verdict)?;
+    }
+    writeln!(md, "\n## Experiments\n")?;
+    for name in EXPERIMENTS {
+        let status = info.as_ref().and_then(|i| i.experiments.iter().find(|e| e.name == name));
+        match (loaded.get(name), status) {
+            (Some(l), _) => experiment_section(&mut md, out, l)?,
+            (None, Some(s)) => writeln!(md, "### {name}\n\n{}: {}\n", s.status, s.message.clone().unwrap_or_default())?,
+            (None, None) => writeln!(md, "### {name}\n\nnot run\n")?,
+        }
+    }
+    let path = out.join("REPORT.md");
+    crate::store::write_atomic(&path, md.as_bytes())?;
+    Ok(path)
+}
+
+/// One row of the claims table.
+struct Claim {
+    claim: &'static str,
+    paper: &'static str,
+    experiment: &'static str,
+    ours: String,
+    verdict: String,
+}
+
+fn fmt_de(m: &StudentMetrics) -> String {
+    match &m.delta_e.ci {
+        Some(ci) => format!("{:.3} [{:.3}, {:.3}]", m.delta_e.delta_e, ci.lower, ci.upper),
+        None => format!("{:.3}", m.delta_e.delta_e),
+    }
+}
+
+/// A verdict on a Delta_E threshold, gated on convergence.
+fn gated(m: &StudentMetrics, holds: bool) -> String {
+    if !m.fit.converged {
+        format!("student not converged (gap {:.0}%)", 100.0 * m.fit.gap_remaining)
+    } else if holds {
+        "reproduced".into()
+    } else {
+        "not reproduced".into()
+    }
+}
+
+fn last(l: Option<&Loaded>) -> Option<&StudentMetrics> {
+    l.and_then(|l| l.students.iter().max_by_key(|m| m.snapshot))
+}
+
+fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let not_run = || ("not run".to_string(), "not run".to_string());
+    let remap = |name: &str| match last(r.get(name)) {
+        Some(m) => (
+            format!("Delta_E(Phi_{}) {}; Phi_{}: {:.2}; copy score {:.2}", m.reference_steps, fmt_de(m), m.fine_steps, m.delta_e_fine.delta_e, m.delta_e.copy_score),
+            gated(m, m.delta_e.delta_e > REMAP_MIN),
+        ),
+        None => not_run(),
+    };
+    let copy = |name: &str| match last(r.get(name)) {
+        Some(m) => (
+            format!("{} (copy score {:.2}; remapped control {:.2})", fmt_de(m), m.delta_e.copy_score, m.delta_e_remapped.delta_e),
+            gated(m, m.delta_e.delta_e < COPY_MAX),
+        ),
+        None => not_run(),
+    };
+    let (o, v) = remap("chessboard-r4");
+    out.push(Claim { claim: "low-D chessboard (R^4): the student remaps", paper: "Delta_E = 8.55", experiment: "chessboard-r4", ours: o, verdict: v });
+    let (o, v) = remap("moons-r4");
+    out.push(Claim { claim: "double moons (R^4): remapping", paper: "remaps (Fig. 8)", experiment: "moons-r4", ours: o, verdict: v });
+    let (o, v) = remap("gmm32-r4");
+    out.push(Claim { claim: "32-component GMM (R^4): remapping", paper: "remaps (Fig. 8)", experiment: "gmm32-r4", ours: o, verdict: v });
+    let (o, v) = copy("mnist-uncond");
+    out.push(Claim { claim: "unconditional MNIST (teacher 8192 it): copying", paper: "Delta_E = 0.0367", experiment: "mnist-uncond", ours: o, verdict: v });
+    let snaps = r.get("mnist-snapshots").map(|l| {
+        let mut s: Vec<&StudentMetrics> = l.students.iter().collect();
+        s.sort_by_key(|m| m.snapshot);
+        s
+    });
+    match snaps.as_deref() {
+        Some([first, .., lastm]) => {
+            out.push(Claim {
+                claim: "MNIST, earliest teacher snapshot: weaker copying",
+                paper: "Delta_E = 1.05 (1024 it)",
+                experiment: "mnist-snapshots",
+                ours: format!("{} ({} it)", fmt_de(first), first.snapshot),
+                verdict: gated(first, first.delta_e.delta_e > lastm.delta_e.delta_e),
+            });
+            let series: Vec<String> = snaps.as_ref().unwrap().iter().map(|m| format!("{}: {:.3}", m.snapshot, m.delta_e.delta_e)).collect();
+            let xs: Vec<f64> = snaps.as_ref().unwrap().iter().map(|m| m.snapshot as f64).collect();
+            let ys: Vec<f64> = snaps.as_ref().unwrap().iter().map(|m| m.delta_e.delta_e).collect();
+            let rho = dmd_analysis::spearman(&xs, &ys).map(|c| c.r).unwrap_or(f64::NAN);
+            let all_conv = snaps.as_ref().unwrap().iter().all(|m| m.fit.converged);
+            out.push(Claim {
+                claim: "Delta_E decreases as the teacher converges",
+                paper: "decreasing over 1024..8192 it (Fig. 7)",
+                experiment: "mnist-snapshots",
+                ours: format!("{}; Spearman rho {rho:.2}", series.join(", ")),
+                verdict: if !all_conv { "student not converged (some snapshots)".into() } else if rho < 0.0 && lastm.delta_e.delta_e < first.delta_e.delta_e { "reproduced".into() } else { "not reproduced".into() },
+            });
+        }
+        _ => {
+            for (claim, paper) in [
+                ("MNIST, earliest teacher snapshot: weaker copying", "Delta_E = 1.05 (1024 it)"),
+                ("Delta_E decreases as the teacher converges", "decreasing over 1024..8192 it (Fig. 7)"),
+            ] {
+                out.push(Claim { claim, paper, experiment: "mnist-snapshots", ours: "not run".into(), verdict: "not run".into() });
+            }
+        }
+    }
+    let (o, v) = copy("mnist-cond");
+    out.push(Claim { claim: "class-conditional MNIST: copying", paper: "copies (Fig. 9)", experiment: "mnist-cond", ours: o, verdict: v });
+    let (o, v) = copy("mlp-manifold-cond");
+    out.push(Claim { claim: "MLP-manifold (16-D in 1024-D), conditional: copying", paper: "copies (Fig. 9)", experiment: "mlp-manifold-cond", ours: o, verdict: v });
+    match last(r.get("mnist-uncond")).and_then(|m| m.memorisation.as_ref().map(|mem| (m, mem))) {
+        Some((_, mem)) => out.push(Claim {
+            claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
+            paper: "no memorisation (Fig. 5)",
+            experiment: "mnist-uncond",
+            ours: format!("memorised fraction {:.4} of {} (median r {:.2})", mem.memorised_fraction, mem.n, mem.median_ratio),
+            verdict: if mem.memorised_fraction < 0.01 { "reproduced".into() } else { "not reproduced".into() },
+        }),
+        None => out.push(Claim { claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)", paper: "no memorisation (Fig. 5)", experiment: "mnist-uncond", ours: "not run".into(), verdict: "not run".into() }),
+    }
+    match last(r.get("mnist-uncond")).and_then(|m| m.displacement.delta_vs_distance_to_train.as_ref().map(|c| (m, c))) {
+        Some((m, c)) => out.push(Claim {
+            claim: "delta(z) correlates negatively with D(z)",
+            paper: "negative (Fig. 6)",
+            experiment: "mnist-uncond",
+            ours: format!("Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})", c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value),
+            verdict: if !m.fit.converged { "student not converged".into() } else if c.pearson.r < 0.0 && c.pearson.p_value < 0.05 { "reproduced".into() } else { "not reproduced".into() },
+        }),
+        None => out.push(Claim { claim: "delta(z) correlates negatively with D(z)", paper: "negative (Fig. 6)", experiment: "mnist-uncond", ours: "not run".into(), verdict: "not run".into() }),
+    }
+    match (last(r.get("mnist-uncond")), last(r.get("mnist-gan"))) {
+        (Some(off), Some(on)) => out.push(Claim {
+            claim: "copying does not come from the GAN term",
+            paper: "copies without GAN (Sec. 4.3)",
+            experiment: "mnist-uncond vs mnist-gan",
+            ours: format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
+            verdict: if !(off.fit.converged && on.fit.converged) { "student not converged".into() } else if off.delta_e.delta_e < COPY_MAX { "reproduced".into() } else { "not reproduced".into() },
+        }),
+        _ => out.push(Claim { claim: "copying does not come from the GAN term", paper: "copies without GAN (Sec. 4.3)", experiment: "mnist-uncond vs mnist-gan", ours: "not run".into(), verdict: "not run".into() }),
+    }
+    out
+}
+
+fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
+    let s = &l.summary;
+    writeln!(md, "### {}\n", s.name)?;
+    writeln!(md, "profile `{}`; teacher training {:.1} min (0 = reused); experiment {:.1} min in this run.\n", s.profile, s.teacher_wall_s / 60.0, s.wall_s / 60.0)?;
+    writeln!(md, "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | converged |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
+    for m in &l.students {
+        writeln!(
+            md,
+            "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.4} / {:.4} / {:.4} | {:.0}% | {} |",
+            m.snapshot,
+            fmt_de(m),
+            m.delta_e_fine.delta_e,
+            m.delta_e_teacher_one_step.delta_e,
+            m.delta_e_remapped.delta_e,
+            m.delta_e.copy_score,
+            m.fit.sw2_student,
+            m.fit.sw2_teacher_one_step,
+            m.fit.sw2_floor,
+            100.0 * m.fit.gap_remaining,
+            if m.fit.converged { "yes" } else { "no" }
+        )?;
+    }
+    if let Some(sup) = l.students.last().and_then(|m| m.support.as_ref()) {
+        writeln!(md, "\nOn the data's support: training data {:.1}%, teacher Phi_fine {:.1}%, Phi_K {:.1}%, student {:.1}%.", 100.0 * sup.data.fraction_on_support, 100.0 * sup.teacher_fine.fraction_on_support, 100.0 * sup.teacher_k.fraction_on_support, 100.0 * sup.student.fraction_on_support)?;
+    }
+    let fig_dir = out.join(&s.name).join("figures");
+    if let Ok(entries) = std::fs::read_dir(&fig_dir) {
+        let mut figs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+        figs.sort();
+        writeln!(md)?;
+        for f in figs {
+            let rel = f.strip_prefix(out).unwrap_or(&f);
+            writeln!(md, "![{}]({})", f.file_stem().unwrap_or_default().to_string_lossy(), rel.display())?;
+        }
+    }
+    writeln!(md)?;
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! On-disk results: sample sets as safetensors (readable from Python with `safetensors.numpy`),
+//! JSON written atomically, and content-addressed stage folders that make runs resumable.
+//!
+//! A stage's folder is named after the hash of everything that determines its outputs
+//! (`runs/stages/teacher-3f2a9c01b7de/`), and holds a `DONE.json` written last. A stage whose
+//! `DONE.json` exists is skipped; a killed stage leaves no `DONE.json` and runs again. Two
+//! experiments with the same data and teacher settings share one teacher.
+
+use anyhow::{Context, Result, bail};
+use ndarray::Array2;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A stable 12-hex-digit hash of any serialisable value (its JSON form).
+pub fn config_hash(value: &impl Serialize) -> String {
+    let json = serde_json::to_string(value).expect("configs serialise to JSON");
+    let digest = Sha256::digest(json.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A content-addressed stage folder.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// The folder holding the stage's outputs.
+    pub dir: PathBuf,
+}
+
+impl Stage {
+    /// `root/<kind>-<hash(key)>`, created if missing.
+    pub fn new(root: &Path, kind: &str, key: &impl Serialize) -> Result<Self> {
+        let dir = root.join(format!("{kind}-{}", config_hash(key)));
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_json_atomic(&dir.join("key.json"), key)?;
+        Ok(Self { dir })
+    }
+
+    /// Whether the stage finished before (its `DONE.json` exists).
+    pub fn is_done(&self) -> bool {
+        self.dir.join("DONE.json").is_file()
+    }
+
+    /// Marks the stage finished, recording `info` (e.g. wall time).
+    pub fn mark_done(&self, info: &impl Serialize) -> Result<()> {
+        write_json_atomic(&self.dir.join("DONE.json"), info)
+    }
+
+    /// A path inside the stage folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` via a temporary file and a rename.
+pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value)?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes bytes to `path` via `path.tmp` and a rename, so readers never see half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot rename {}", tmp.display()))?;
+    Ok(())
+}
+
+/// Saves named `[N, D]` f32 arrays as one safetensors file (atomically).
+pub fn save_arrays(path: &Path, arrays: &[(&str, &Array2<f32>)]) -> Result<()> {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = arrays
+        .iter()
+        .map(|(name, a)| {
+            let data: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.to_string(), data, a.shape().to_vec())
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = bytes
+        .iter()
+        .map(|(n, d, s)| Ok((n.clone(), TensorView::new(Dtype::F32, s.clone(), d)?)))
+        .collect::<Result<_, safetensors::SafeTensorError>>()?;
+    let data = safetensors::serialize(views, None)?;
+    write_atomic(path, &data)
+}
+
+/// Loads every `[N, D]` f32 array of a safetensors file written by [`save_arrays`].
+pub fn load_arrays(path: &Path) -> Result<HashMap<String, Array2<f32>>> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let st = SafeTensors::deserialize(&bytes).with_context(|| {
+        format!("{} is not a valid safetensors file (truncated or corrupt); delete it to recompute", path.display())
+    })?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 || view.shape().len() != 2 {
+            bail!("{}: tensor `{name}` is not a 2-D f32 array", path.display());
+        }
+        let (n, d) = (view.shape()[0], view.shape()[1]);
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.insert(name, Array2::from_shape_vec((n, d), values)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_round_trip_and_corrupt_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.safetensors");
+        let a = Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32 * 0.5 - 1.0);
+        save_arrays(&p, &[("phi_8", &a)]).unwrap();
+        let back = load_arrays(&p).unwrap();
+        assert_eq!(back["phi_8"], a);
+        let bytes = fs::read(&p).unwrap();
+        fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
+        let err = load_arrays(&p).unwrap_err().to_string();
+        assert!(err.contains("truncated or corrupt"), "{err}");
+    }
+
+    #[test]
+    fn hash_is_stable_and_sensitive() {
+        #[derive(Serialize)]
+        struct K {
+            a: u32,
+            b: f64,
+        }
+        assert_eq!(config_hash(&K { a: 1, b: 0.5 }), config_hash(&K { a: 1, b: 0.5 }));
+        assert_ne!(config_hash(&K { a: 1, b: 0.5 }), config_hash(&K { a: 2, b: 0.5 }));
+        assert_eq!(config_hash(&K { a: 1, b: 0.5 }).len(), 12);
+    }
+}

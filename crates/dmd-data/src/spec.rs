@@ -1,0 +1,152 @@
+//! [`DatasetSpec`]: one serde enum naming every dataset, so a config file can select any of them.
+//!
+//! In TOML, the `name` tag picks the dataset and the remaining keys are its parameters (missing
+//! keys take the paper's defaults; unknown keys are errors):
+//!
+//! ```toml
+//! [data]
+//! name = "chessboard"          # 4 x 4 board on [-1, 1]^2 ...
+//! ambient_dim = 1024           # ... placed in R^1024
+//! embedding = { kind = "random_isometry", seed = 7 }
+//! ```
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::chessboard::Chessboard;
+use crate::dataset::Dataset;
+use crate::embedding::SupportReport;
+use crate::error::{DataError, invalid};
+use crate::gmm::GaussianMixture;
+use crate::mlp_manifold::MlpManifold;
+use crate::mnist::{FashionMnist, MNIST_CLASSES, Mnist, PADDED_SIDE};
+use crate::moons::Moons;
+use crate::toy::ToyDistribution;
+
+/// Every dataset of the study, with its parameters. Serialised with a `name` tag:
+/// `chessboard`, `moons`, `gmm`, `mlp_manifold`, `mnist`, `fashion_mnist`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DatasetSpec {
+    /// Uniform on the dark squares of a chessboard ([`Chessboard`]).
+    Chessboard(Chessboard),
+    /// Double moons ([`Moons`]).
+    Moons(Moons),
+    /// Gaussian mixture, 32 components in `R^4` by default ([`GaussianMixture`]).
+    Gmm(GaussianMixture),
+    /// 16-D manifold in 32 x 32 images with class stripes ([`MlpManifold`]).
+    MlpManifold(MlpManifold),
+    /// MNIST, 32 x 32 in `[-1, 1]` ([`Mnist`]).
+    Mnist(Mnist),
+    /// Fashion-MNIST, processed like MNIST ([`FashionMnist`]).
+    FashionMnist(FashionMnist),
+}
+
+impl Default for DatasetSpec {
+    /// The paper's headline low-dimensional setting: the 4 x 4 chessboard in `R^4`.
+    fn default() -> Self {
+        DatasetSpec::Chessboard(Chessboard::default())
+    }
+}
+
+impl DatasetSpec {
+    /// The `name` tag of the variant.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DatasetSpec::Chessboard(_) => "chessboard",
+            DatasetSpec::Moons(_) => "moons",
+            DatasetSpec::Gmm(_) => "gmm",
+            DatasetSpec::MlpManifold(_) => "mlp_manifold",
+            DatasetSpec::Mnist(_) => "mnist",
+            DatasetSpec::FashionMnist(_) => "fashion_mnist",
+        }
+    }
+
+    /// Builds the data. Synthetic sets need `n = Some(count)` and are deterministic in `seed`.
+    /// For (Fashion-)MNIST `n = None` loads the whole split in file order, and `Some(n)` keeps `n`
+    /// images drawn without replacement with `seed`.
+    pub fn generate(&self, n: Option<usize>, seed: u64) -> Result<Dataset, DataError> {
+        let count = || {
+            n.ok_or_else(|| {
+                invalid(
+                    "n",
+                    format!(
+                        "the synthetic dataset `{}` needs a sample count (Some(n))",
+                        self.name()
+                    ),
+                )
+            })
+        };
+        match self {
+            DatasetSpec::Chessboard(d) => d.generate(count()?, seed),
+            DatasetSpec::Moons(d) => d.generate(count()?, seed),
+            DatasetSpec::Gmm(d) => d.generate(count()?, seed),
+            DatasetSpec::MlpManifold(d) => d.generate(count()?, seed),
+            DatasetSpec::Mnist(d) => d.generate(n, seed),
+            DatasetSpec::FashionMnist(d) => d.generate(n, seed),
+        }
+    }
+
+    /// Checks the parameters without generating anything (MNIST files are not checked here).
+    pub fn validate(&self) -> Result<(), DataError> {
+        match self.as_toy() {
+            Some(toy) => toy.validate(),
+            None => match self {
+                DatasetSpec::MlpManifold(d) => d.validate(),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Shape of one sample: `[D]` for the toys, `[1, S, S]` for images.
+    pub fn sample_shape(&self) -> Vec<usize> {
+        match self {
+            DatasetSpec::Chessboard(d) => vec![d.ambient_dim],
+            DatasetSpec::Moons(d) => vec![d.ambient_dim],
+            DatasetSpec::Gmm(d) => vec![d.ambient_dim],
+            DatasetSpec::MlpManifold(d) => d.sample_shape(),
+            DatasetSpec::Mnist(_) | DatasetSpec::FashionMnist(_) => {
+                vec![1, PADDED_SIDE, PADDED_SIDE]
+            }
+        }
+    }
+
+    /// Flattened dimension of one sample (the number of columns of [`Dataset::x`]).
+    pub fn dim(&self) -> usize {
+        self.sample_shape().iter().product()
+    }
+
+    /// Number of label classes, if the dataset has labels.
+    pub fn num_classes(&self) -> Option<usize> {
+        match self {
+            DatasetSpec::Chessboard(d) => d.num_classes(),
+            DatasetSpec::Moons(d) => d.num_classes(),
+            DatasetSpec::Gmm(d) => d.num_classes(),
+            DatasetSpec::MlpManifold(d) => d.stripes.then_some(d.num_classes),
+            DatasetSpec::Mnist(_) | DatasetSpec::FashionMnist(_) => Some(MNIST_CLASSES),
+        }
+    }
+
+    /// The toy distribution behind the spec (chessboard, moons, mixture), if it is one.
+    pub fn as_toy(&self) -> Option<&dyn ToyDistribution> {
+        match self {
+            DatasetSpec::Chessboard(d) => Some(d),
+            DatasetSpec::Moons(d) => Some(d),
+            DatasetSpec::Gmm(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// For the toys, how many ambient points (`n x D`, e.g. teacher samples) lie on the data's
+    /// support (see [`ToyDistribution::support_report`]); `None` for datasets without an exact
+    /// support test (MLP-manifold, MNIST).
+    pub fn support_report(
+        &self,
+        points: ArrayView2<f32>,
+        off_plane_tol: f32,
+    ) -> Result<Option<SupportReport>, DataError> {
+        self.as_toy()
+            .map(|toy| toy.support_report(points, off_plane_tol))
+            .transpose()
+    }
+}

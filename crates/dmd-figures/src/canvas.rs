@@ -1,0 +1,66 @@
+//! Rendering into an in-memory RGB buffer and writing PNG files atomically.
+
+use std::path::Path;
+
+use image::{ImageFormat, RgbImage};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{FigureError, Result, draw_err};
+use crate::font::{FONT_FAMILY, ensure_font};
+
+/// The drawing area every figure draws on.
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Text style of the embedded font at `size` pixels.
+pub(crate) fn text(size: u32) -> TextStyle<'static> {
+    TextStyle::from((FONT_FAMILY, size).into_font()).color(&BLACK)
+}
+
+/// Draws with `draw` on a white `width x height` canvas and returns the image.
+pub(crate) fn render(
+    what: &'static str,
+    (width, height): (u32, u32),
+    draw: impl FnOnce(&Area) -> Result<()>,
+) -> Result<RgbImage> {
+    ensure_font()?;
+    let mut buf = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err(what))?;
+        draw(&root)?;
+        root.present().map_err(draw_err(what))?;
+    }
+    RgbImage::from_raw(width, height, buf).ok_or(FigureError::Draw {
+        what,
+        detail: "buffer size mismatch".into(),
+    })
+}
+
+/// Writes `img` as PNG to `path` (via a temporary file renamed into place).
+pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
+    let io = |e: &dyn std::fmt::Display| FigureError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, ImageFormat::Png).map_err(|e| io(&e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(&e))
+}
+
+/// Padded `(min, max)` of finite values; a degenerate range is widened to width 1.
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>, pad: f64) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return None;
+    }
+    if hi - lo < 1e-12 {
+        return Some((lo - 0.5, hi + 0.5));
+    }
+    let p = (hi - lo) * pad;
+    Some((lo - p, hi + p))
+}

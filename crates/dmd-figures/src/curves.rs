@@ -1,0 +1,76 @@
+//! Line plots of training curves, e.g. the DM loss of students initialised from several
+//! teacher snapshots (paper Fig. 4).
+
+use image::RgbImage;
+use plotters::prelude::*;
+
+use crate::canvas::{padded_range, render, text};
+use crate::colour::categorical;
+use crate::error::{FigureError, Result, draw_err};
+use crate::scatter::Axes;
+
+/// One labelled curve: `(step, value)` points.
+pub type Curve = (String, Vec<(f64, f64)>);
+
+/// Draws every curve in its own colour with a legend.
+pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
+    const WHAT: &str = "curves";
+    let finite = || {
+        curves
+            .iter()
+            .flat_map(|c| c.1.iter())
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    };
+    let (x0, x1) = padded_range(finite().map(|p| p.0), 0.0).ok_or(FigureError::Empty { what: WHAT })?;
+    let (y0, y1) = padded_range(finite().map(|p| p.1), 0.06).ok_or(FigureError::Empty { what: WHAT })?;
+    render(WHAT, (960, 640), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(&axes.title, text(22))
+            .margin(14)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(draw_err(WHAT))?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.x_label.as_str())
+            .y_desc(axes.y_label.as_str())
+            .label_style(text(14))
+            .axis_desc_style(text(16))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(draw_err(WHAT))?;
+        for (i, (label, pts)) in curves.iter().enumerate() {
+            let c = categorical(i);
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()),
+                    c.stroke_width(2),
+                ))
+                .map_err(draw_err(WHAT))?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(text(15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(draw_err(WHAT))?;
+        Ok(())
+    })
+}
+
+/// Paper Fig. 4: DM loss against distillation step, one curve per teacher snapshot.
+pub fn dm_loss_curves(curves: &[Curve]) -> Result<RgbImage> {
+    line_curves(
+        curves,
+        &Axes::new(
+            "Distribution-matching loss during distillation (one student per teacher snapshot)",
+            "distillation iteration",
+            "DM loss",
+        ),
+    )
+}

@@ -1,0 +1,120 @@
+//! Throughput of one EDM teacher training step (noise draw, loss forward, backward, AdamW), the
+//! same step as `bench/peer_step.py` does in PyTorch.
+//!
+//! `cargo run --release -p dmd-nets --example bench_step -- --model mlp|unet-cpu --iters N
+//!  [--warmup W] [--loss fused|reference] [--threads T]`
+//!
+//! Models: `mlp` = the toy MLP on R^4 (5x384, batch 512); `unet-cpu` = the CPU-profile UNet
+//! (32x32x1, C = 32, mult [1, 2, 2], 1 block per level, attention at 8x8, batch 32). Prints one
+//! JSON line with `it_per_s`.
+
+use dmd_nets::loss::{edm_loss, edm_loss_reference, sample_training_sigmas};
+use dmd_nets::{Denoiser, MlpConfig, NetConfig, UnetConfig};
+use std::time::Instant;
+use tch::nn::OptimizerConfig;
+use tch::{Device, Kind, Tensor, nn};
+
+struct Args {
+    model: String,
+    iters: usize,
+    warmup: usize,
+    loss: String,
+    threads: Option<i32>,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        model: "mlp".into(),
+        iters: 0,
+        warmup: 0,
+        loss: "fused".into(),
+        threads: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--model" => a.model = value()?,
+            "--iters" => a.iters = value()?.parse().map_err(|e| format!("--iters: {e}"))?,
+            "--warmup" => a.warmup = value()?.parse().map_err(|e| format!("--warmup: {e}"))?,
+            "--loss" => a.loss = value()?,
+            "--threads" => {
+                a.threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?)
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    if !["mlp", "unet-cpu"].contains(&a.model.as_str()) {
+        return Err(format!("--model must be mlp or unet-cpu, not `{}`", a.model));
+    }
+    if !["fused", "reference"].contains(&a.loss.as_str()) {
+        return Err(format!("--loss must be fused or reference, not `{}`", a.loss));
+    }
+    let mlp = a.model == "mlp";
+    if a.iters == 0 {
+        a.iters = if mlp { 200 } else { 20 };
+    }
+    if a.warmup == 0 {
+        a.warmup = if mlp { 20 } else { 3 };
+    }
+    Ok(a)
+}
+
+fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bench_step: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(t) = args.threads {
+        tch::set_num_threads(t);
+    }
+    tch::manual_seed(0);
+    let device = Device::Cpu;
+    let (cfg, batch) = match args.model.as_str() {
+        "mlp" => (NetConfig::Mlp(MlpConfig::new(4)), 512),
+        _ => (NetConfig::Unet(UnetConfig::cpu_small()), 32),
+    };
+    let den = Denoiser::new(&cfg, device).expect("the bench configs are valid");
+    let mut opt = nn::AdamW::default()
+        .build(&den.vs, 1e-4)
+        .expect("AdamW builds");
+    let mut shape = vec![batch];
+    shape.extend(cfg.data_shape());
+    let y = Tensor::randn(shape.as_slice(), (Kind::Float, device)) * 0.5;
+    let fused = args.loss == "fused";
+
+    let mut step = || {
+        let sigma = sample_training_sigmas(batch, device);
+        let noise = Tensor::randn(shape.as_slice(), (Kind::Float, device));
+        let loss = if fused {
+            edm_loss(&den, &y, &sigma, &noise, None, true)
+        } else {
+            edm_loss_reference(&den, &y, &sigma, &noise, None, true)
+        };
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        loss
+    };
+    for _ in 0..args.warmup {
+        step();
+    }
+    let t0 = Instant::now();
+    let mut last = 0.0;
+    for _ in 0..args.iters {
+        last = step().double_value(&[]);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"impl\": \"rust-tch\", \"model\": \"{}\", \"loss\": \"{}\", \"params\": {}, \"batch\": {batch}, \"iters\": {}, \"threads\": {}, \"seconds\": {secs:.4}, \"it_per_s\": {:.3}, \"last_loss\": {last:.5}}}",
+        args.model,
+        args.loss,
+        den.num_parameters(),
+        args.iters,
+        tch::get_num_threads(),
+        args.iters as f64 / secs,
+    );
+}

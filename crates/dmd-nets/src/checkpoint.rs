@@ -1,0 +1,213 @@
+//! Checkpoints: safetensors files whose metadata carries the network config, so a file alone
+//! rebuilds its network.
+//!
+//! Tensors: every variable of the denoiser's VarStore (`model.<reference layout>`), f32,
+//! little-endian, names with `.` separators like a PyTorch state dict. Metadata (all strings):
+//! `format` = [`FORMAT`], `config` = the [`NetConfig`] as JSON, `sigma_data`.
+//! Loading validates the header, the metadata, and every tensor's presence, dtype and shape
+//! before copying anything into the new network.
+
+use crate::denoiser::Denoiser;
+use crate::error::NetError;
+use crate::layers::Fill;
+use crate::net::NetConfig;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+/// Value of the `format` metadata key written by this version.
+pub const FORMAT: &str = "dmd-nets/1";
+/// Metadata key holding the config JSON.
+pub const KEY_CONFIG: &str = "config";
+/// Metadata key holding the format tag.
+pub const KEY_FORMAT: &str = "format";
+/// Metadata key holding `sigma_data`.
+pub const KEY_SIGMA_DATA: &str = "sigma_data";
+
+/// The denoiser's variables as (name, contiguous little-endian f32 bytes, shape), sorted by name.
+fn tensor_bytes(den: &Denoiser) -> Vec<(String, Vec<u8>, Vec<usize>)> {
+    let vars: BTreeMap<String, Tensor> = den.vs.variables().into_iter().collect();
+    vars.into_iter()
+        .map(|(name, t)| {
+            let t = t
+                .detach()
+                .to_device(Device::Cpu)
+                .to_kind(Kind::Float)
+                .contiguous();
+            let numel = t.numel();
+            let mut buf = vec![0u8; numel * 4];
+            t.copy_data_u8(&mut buf, numel);
+            let shape = t.size().iter().map(|&d| d as usize).collect();
+            (name, buf, shape)
+        })
+        .collect()
+}
+
+/// Writes `den` to `path` (through a temporary file in the same folder, then a rename, so a
+/// crash never leaves a half-written checkpoint under the final name).
+pub fn save(den: &Denoiser, path: &Path) -> Result<(), NetError> {
+    let config = serde_json::to_string(&den.config)
+        .map_err(|e| NetError::checkpoint(path, format!("cannot serialise the config: {e}")))?;
+    let metadata = HashMap::from([
+        (KEY_FORMAT.to_string(), FORMAT.to_string()),
+        (KEY_CONFIG.to_string(), config),
+        (KEY_SIGMA_DATA.to_string(), den.sigma_data.to_string()),
+    ]);
+    let tensors = tensor_bytes(den);
+    let views = tensors
+        .iter()
+        .map(|(n, b, s)| Ok((n.as_str(), TensorView::new(Dtype::F32, s.clone(), b)?)))
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| NetError::checkpoint(path, format!("cannot lay out tensors: {e}")))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| NetError::Io {
+            action: "create the folder of",
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    safetensors::serialize_to_file(views, Some(metadata), &tmp)
+        .map_err(|e| NetError::checkpoint(path, format!("cannot write: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|source| NetError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads the network config stored in a checkpoint's metadata without loading the tensors.
+pub fn read_config(path: &Path) -> Result<NetConfig, NetError> {
+    let bytes = read(path)?;
+    Ok(parse_header(path, &bytes)?.0)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, NetError> {
+    std::fs::read(path).map_err(|source| NetError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Validates the header and metadata: returns the config and sigma_data.
+fn parse_header(path: &Path, bytes: &[u8]) -> Result<(NetConfig, f64), NetError> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| {
+        NetError::checkpoint(
+            path,
+            format!("not a readable safetensors file (truncated or corrupt?): {e:?}"),
+        )
+    })?;
+    let no_meta = || {
+        NetError::checkpoint(
+            path,
+            format!(
+                "no `{KEY_CONFIG}` entry in the safetensors metadata: not a dmd-nets checkpoint \
+                 (write checkpoints with Denoiser::save)"
+            ),
+        )
+    };
+    let info = meta.metadata().as_ref().ok_or_else(no_meta)?;
+    if let Some(f) = info.get(KEY_FORMAT)
+        && f != FORMAT
+    {
+        return Err(NetError::checkpoint(
+            path,
+            format!("format `{f}` is not supported (this build reads `{FORMAT}`)"),
+        ));
+    }
+    let json = info.get(KEY_CONFIG).ok_or_else(no_meta)?;
+    let config: NetConfig = serde_json::from_str(json).map_err(|e| {
+        NetError::checkpoint(
+            path,
+            format!("the stored network config does not parse: {e}"),
+        )
+    })?;
+    config.validate().map_err(|e| {
+        NetError::checkpoint(path, format!("the stored network config is invalid: {e}"))
+    })?;
+    let sigma_data = match info.get(KEY_SIGMA_DATA) {
+        None => crate::precond::SIGMA_DATA,
+        Some(s) => s.parse::<f64>().ok().filter(|v| *v > 0.0).ok_or_else(|| {
+            NetError::checkpoint(path, format!("sigma_data `{s}` is not a positive number"))
+        })?,
+    };
+    Ok((config, sigma_data))
+}
+
+/// Loads a checkpoint written by [`save`] onto `device`.
+pub fn load(path: &Path, device: Device) -> Result<Denoiser, NetError> {
+    let bytes = read(path)?;
+    let (config, sigma_data) = parse_header(path, &bytes)?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+        NetError::checkpoint(
+            path,
+            format!("not a readable safetensors file (truncated or corrupt?): {e:?}"),
+        )
+    })?;
+    let mut den = Denoiser::build(&config, device, Fill::Zeros)?;
+    den.sigma_data = sigma_data;
+    let vars: BTreeMap<String, Tensor> = den.vs.variables().into_iter().collect();
+
+    let missing: Vec<&String> = vars.keys().filter(|k| st.tensor(k).is_err()).collect();
+    let names = st.names();
+    let extra: Vec<&&str> = names.iter().filter(|n| !vars.contains_key(**n)).collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        let show = |v: Vec<String>| {
+            let n = v.len();
+            let mut s = v.into_iter().take(5).collect::<Vec<_>>().join(", ");
+            if n > 5 {
+                s.push_str(&format!(", ... ({n} in all)"));
+            }
+            s
+        };
+        return Err(NetError::checkpoint(
+            path,
+            format!(
+                "tensors do not match the stored config: missing [{}]; unexpected [{}]",
+                show(missing.into_iter().cloned().collect()),
+                show(extra.into_iter().map(|s| s.to_string()).collect()),
+            ),
+        ));
+    }
+    let mut sources = Vec::with_capacity(vars.len());
+    for (name, var) in &vars {
+        let view = st.tensor(name).expect("presence checked");
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        if shape != var.size() {
+            return Err(NetError::checkpoint(
+                path,
+                format!(
+                    "tensor `{name}` has shape {shape:?}, the stored config needs {:?}",
+                    var.size()
+                ),
+            ));
+        }
+        let kind = match view.dtype() {
+            Dtype::F32 => Kind::Float,
+            Dtype::F64 => Kind::Double,
+            Dtype::BF16 => Kind::BFloat16,
+            Dtype::F16 => Kind::Half,
+            other => {
+                return Err(NetError::checkpoint(
+                    path,
+                    format!("tensor `{name}` has dtype {other:?}; expected a float type (F32)"),
+                ));
+            }
+        };
+        let src = Tensor::f_from_data_size(view.data(), &shape, kind)
+            .map_err(|e| NetError::checkpoint(path, format!("tensor `{name}`: {e}")))?;
+        sources.push((var, src));
+    }
+    tch::no_grad(|| -> Result<(), NetError> {
+        for (var, src) in sources {
+            let mut var = var.shallow_clone();
+            var.f_copy_(&src.to_kind(Kind::Float).to_device(device))?;
+        }
+        Ok(())
+    })?;
+    Ok(den)
+}

@@ -1,0 +1,110 @@
+//! The pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1).
+//!
+//! For teacher samples `Phi(z_i)` and student samples `G(z_i)` drawn from the same noises `z_i`:
+//! - direct-pairing energy `E_DT = (1/N) sum_i ||Phi(z_i) - G(z_i)||^2`,
+//! - optimal-transport energy `E_OT = min_pi (1/N) sum_i ||Phi(z_i) - G(z_pi(i))||^2`,
+//! - random-pairing energy `E_rand = (1/N^2) sum_{i,j} ||Phi(z_i) - G(z_j)||^2`.
+//!
+//! `Delta_E >= 0` (the identity is one of the permutations) and is invariant to a common rescaling
+//! of both sets. `Delta_E ~ 0` means the student copies the teacher's pairing; large values mean
+//! it remaps noises to other outputs.
+
+use crate::assignment::{check_finite, solve_assignment};
+use crate::cost::try_sq_euclidean_cost;
+use crate::error::OtError;
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+/// `Delta_E` and the energies it is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairingInefficiency {
+    /// `Delta_E = E_DT / E_OT - 1` (rounding below 0 is clamped to 0).
+    pub delta_e: f64,
+    /// Direct-pairing energy `E_DT = mean_i ||phi_i - g_i||^2`.
+    pub e_dt: f64,
+    /// Optimal-transport energy `E_OT = min_pi mean_i ||phi_i - g_pi(i)||^2` (exact assignment).
+    pub e_ot: f64,
+    /// Random-pairing energy: the mean of the whole cost matrix.
+    pub e_rand: f64,
+    /// Number of points `N`.
+    pub n: usize,
+    /// `assignment[i]` is the row of `g` matched to row `i` of `phi` by the optimal assignment.
+    pub assignment: Vec<usize>,
+}
+
+impl PairingInefficiency {
+    /// Copy score `(E_rand - E_DT) / (E_rand - E_OT)`: 1 when the direct pairing is optimal, 0 when
+    /// it is no better than a random pairing (NaN when `E_rand = E_OT`, i.e. all pairings cost the same).
+    pub fn copy_score(&self) -> f64 {
+        (self.e_rand - self.e_dt) / (self.e_rand - self.e_ot)
+    }
+
+    /// Fraction of rows whose optimal partner is their direct partner (`assignment[i] == i`).
+    pub fn fixed_point_fraction(&self) -> f64 {
+        let fixed = self
+            .assignment
+            .iter()
+            .enumerate()
+            .filter(|&(i, &j)| i == j)
+            .count();
+        fixed as f64 / self.n as f64
+    }
+}
+
+/// Computes `Delta_E(phi, g)` for two `N x d` point sets whose rows are paired by index.
+///
+/// Errors: different shapes ([`OtError::ShapeMismatch`]), `N = 0` ([`OtError::Empty`]),
+/// NaN/inf entries ([`OtError::NonFinite`]), and `E_OT = 0` ([`OtError::ZeroOptimalCost`]):
+/// the sets are identical up to a permutation, where `Delta_E` is undefined.
+pub fn pairing_inefficiency(
+    phi: ArrayView2<f32>,
+    g: ArrayView2<f32>,
+) -> Result<PairingInefficiency, OtError> {
+    if phi.dim() != g.dim() {
+        return Err(OtError::ShapeMismatch {
+            what: "phi and g must both be N x d",
+            expected: phi.dim(),
+            got: g.dim(),
+        });
+    }
+    let n = phi.nrows();
+    if n == 0 {
+        return Err(OtError::Empty { what: "phi" });
+    }
+    check_finite_f32(phi, "phi")?;
+    check_finite_f32(g, "g")?;
+    let cost = try_sq_euclidean_cost(phi, g)?;
+    check_finite(cost.view(), "cost matrix (overflow: rescale the points)")?;
+    let nf = n as f64;
+    let e_dt = (0..n).map(|i| cost[[i, i]]).sum::<f64>() / nf;
+    let e_rand = cost.sum() / (nf * nf);
+    let assignment = solve_assignment(cost.view())?;
+    let e_ot = assignment.total_cost / nf;
+    if e_ot <= 0.0 {
+        return Err(OtError::ZeroOptimalCost { e_dt });
+    }
+    let delta_e = (e_dt / e_ot - 1.0).max(0.0);
+    Ok(PairingInefficiency {
+        delta_e,
+        e_dt,
+        e_ot,
+        e_rand,
+        n,
+        assignment: assignment.row_to_col,
+    })
+}
+
+/// First non-finite entry of an `f32` array, as an error.
+fn check_finite_f32(a: ArrayView2<f32>, what: &'static str) -> Result<(), OtError> {
+    for ((row, col), &value) in a.indexed_iter() {
+        if !value.is_finite() {
+            return Err(OtError::NonFinite {
+                what,
+                row,
+                col,
+                value: f64::from(value),
+            });
+        }
+    }
+    Ok(())
+}

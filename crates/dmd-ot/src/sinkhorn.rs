@@ -1,0 +1,346 @@
+//! Entropic optimal transport by log-domain Sinkhorn iterations with epsilon-scaling.
+//!
+//! Solves `min_P <P, C> - eps H(P)` over plans with uniform marginals `a_i = 1/n`, `b_j = 1/m`
+//! (Cuturi 2013), with the plan written through potentials as
+//! `P_ij = exp((f_i + g_j - C_ij) / eps)` and the alternating updates
+//! `f_i <- f_i + eps (log a_i - log sum_j P_ij)`, `g_j <- g_j + eps (log b_j - log sum_i P_ij)`,
+//! i.e. the log-sum-exp form of the Sinkhorn scalings, shifted by the current potentials so that
+//! no exponent overflows. Numerics: `min(C)` is subtracted; the potentials are periodically
+//! absorbed into a stored `f32` residual `R_ij = C_ij - min C - F_i - G_j` (Schmitzer 2019), so
+//! the exponents near the support of the plan are small numbers known to `f32` precision; `eps`
+//! starts at the spread (standard deviation) of `C` and shrinks geometrically to its target,
+//! which by default is also relative to that spread (at d = 1024 costs cluster tightly, so an
+//! absolute `eps` would be meaningless). The transport cost `<P, C>` is evaluated in `f64`.
+
+use crate::assignment::check_finite;
+use crate::error::OtError;
+use crate::simd;
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Sinkhorn settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SinkhornConfig {
+    /// Target `eps` relative to the spread (standard deviation of the entries) of `C`.
+    pub epsilon_rel: f64,
+    /// Absolute target `eps`; overrides `epsilon_rel` when set.
+    pub epsilon: Option<f64>,
+    /// Stop when the L1 error of the row marginal, `sum_i |sum_j P_ij - a_i|`, is below this.
+    pub tol: f64,
+    /// Iteration cap over all stages.
+    pub max_iter: usize,
+    /// Factor by which `eps` shrinks from one stage to the next (in `(0, 1)`).
+    pub scaling_factor: f64,
+    /// Iterations per intermediate stage (before the target `eps` is reached).
+    pub stage_iters: usize,
+}
+
+impl Default for SinkhornConfig {
+    fn default() -> Self {
+        Self {
+            epsilon_rel: 1e-2,
+            epsilon: None,
+            tol: 1e-5,
+            max_iter: 10_000,
+            scaling_factor: 0.5,
+            stage_iters: 20,
+        }
+    }
+}
+
+/// Result of [`sinkhorn`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkhornResult {
+    /// Transport cost `<P, C> = sum_ij P_ij C_ij` of the entropic plan (comparable to the exact
+    /// assignment's mean cost `total_cost / n`).
+    pub cost: f64,
+    /// Row potentials: `P_ij = exp((f_i + g_j - C_ij) / eps)`.
+    pub f: Vec<f64>,
+    /// Column potentials.
+    pub g: Vec<f64>,
+    /// Iterations run (all stages).
+    pub iterations: usize,
+    /// Final L1 row-marginal error (columns are exact after each iteration).
+    pub marginal_error: f64,
+    /// The `eps` of the final stage.
+    pub epsilon: f64,
+    /// Whether `marginal_error < tol` was reached before `max_iter`.
+    pub converged: bool,
+}
+
+/// Log-domain Sinkhorn with epsilon-scaling for a (possibly rectangular) cost matrix.
+pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<SinkhornResult, OtError> {
+    let (n, m) = cost.dim();
+    if n == 0 || m == 0 {
+        return Err(OtError::Empty {
+            what: "cost matrix",
+        });
+    }
+    validate(config)?;
+    check_finite(cost, "cost matrix")?;
+    let c: Vec<f64> = match cost.as_slice() {
+        Some(s) => s.to_vec(),
+        None => cost.iter().copied().collect(),
+    };
+    let (cmin, _) = simd::min_max(&c);
+    let nm = (n * m) as f64;
+    let mean = c.par_iter().sum::<f64>() / nm;
+    let var = c.par_iter().map(|&x| (x - mean) * (x - mean)).sum::<f64>() / nm;
+    let spread = var.sqrt();
+    if config.epsilon.is_none() && !(spread > 0.0) {
+        return Err(OtError::InvalidParameter {
+            name: "epsilon",
+            value: 0.0,
+            reason: "the cost matrix is constant (zero spread), so a relative epsilon is 0: pass an absolute `epsilon`",
+        });
+    }
+    let spread = spread.max(f64::MIN_POSITIVE);
+    let eps_target = config.epsilon.unwrap_or(config.epsilon_rel * spread);
+    if !(eps_target.is_finite() && eps_target > 0.0) {
+        return Err(OtError::InvalidParameter {
+            name: "epsilon",
+            value: eps_target,
+            reason: "must be finite and > 0 (a constant cost matrix has zero spread: pass an absolute epsilon)",
+        });
+    }
+    let (log_a, log_b) = (-(n as f64).ln(), -(m as f64).ln());
+    let a = 1.0 / n as f64;
+    // absorbed potentials (f64) and residual R = C - cmin - F - G (f32)
+    let mut big_f = vec![0.0f64; n];
+    let mut big_g = vec![0.0f64; m];
+    let mut r = vec![0.0f32; n * m];
+    let mut f = vec![0.0f64; n];
+    let mut g = vec![0.0f64; m];
+    let mut eps = spread.max(eps_target);
+    let mut iterations = 0usize;
+    let mut stage_iter = 0usize;
+    let mut err = f64::INFINITY;
+    let mut converged = false;
+    absorb(&c, m, cmin, &mut big_f, &mut big_g, &mut f, &mut g, &mut r);
+    while iterations < config.max_iter {
+        let inv_eps = (1.0 / eps) as f32;
+        // f-update (rows); s_i is the row sum of the current plan
+        let (gs, gw) = split_potential(&g, eps);
+        let row_err: f64 = r
+            .par_chunks(m)
+            .zip(f.par_iter_mut())
+            .map(|(row, fi)| {
+                let fs = *fi as f32;
+                let s = simd::row_exp_sum(fs, &gs, &gw, row, inv_eps)
+                    * ((*fi - f64::from(fs)) / eps).exp();
+                let e = (s - a).abs();
+                let delta = if s > 0.0 && s.is_finite() {
+                    eps * (log_a - s.ln())
+                } else {
+                    exact_row_update(*fi, &g, row, eps, log_a)
+                };
+                *fi += delta;
+                e
+            })
+            .sum();
+        // g-update (columns), accumulated row by row in per-thread buffers
+        let (fs, fw) = split_potential(&f, eps);
+        let (gs, _) = split_potential(&g, eps);
+        let t: Vec<f64> = column_sums(&r, m, &fs, &fw, &gs, inv_eps)
+            .iter()
+            .zip(&g)
+            .zip(&gs)
+            .map(|((&tj, &gj), &gsj)| tj * ((gj - f64::from(gsj)) / eps).exp())
+            .collect();
+        let mut fallback = false;
+        for (gj, &tj) in g.iter_mut().zip(&t) {
+            if tj > 0.0 && tj.is_finite() {
+                *gj += eps * (log_b - tj.ln());
+            } else {
+                fallback = true;
+            }
+        }
+        if fallback {
+            exact_column_update(&r, m, &f, &mut g, &t, eps, log_b);
+        }
+        iterations += 1;
+        stage_iter += 1;
+        err = row_err;
+        let at_target = eps <= eps_target;
+        if at_target && err < config.tol {
+            converged = true;
+            break;
+        }
+        if !at_target && (stage_iter >= config.stage_iters || err < config.tol) {
+            eps = (eps * config.scaling_factor).max(eps_target);
+            stage_iter = 0;
+            absorb(&c, m, cmin, &mut big_f, &mut big_g, &mut f, &mut g, &mut r);
+        }
+    }
+    // potentials for C itself
+    let f_out: Vec<f64> = big_f
+        .iter()
+        .zip(&f)
+        .map(|(&bf, &fi)| bf + fi + cmin)
+        .collect();
+    let g_out: Vec<f64> = big_g
+        .iter()
+        .zip(&g)
+        .map(|(&bg, &gj)| bg + gj)
+        .collect();
+    let transport: f64 = c
+        .par_chunks(m)
+        .zip(f_out.par_iter())
+        .map(|(row, &fi)| {
+            row.iter()
+                .zip(&g_out)
+                .map(|(&cij, &gj)| ((fi + gj - cij) / eps).exp() * cij)
+                .sum::<f64>()
+        })
+        .sum();
+    Ok(SinkhornResult {
+        cost: transport,
+        f: f_out,
+        g: g_out,
+        iterations,
+        marginal_error: err,
+        epsilon: eps,
+        converged,
+    })
+}
+
+fn validate(config: &SinkhornConfig) -> Result<(), OtError> {
+    let checks: [(&'static str, f64, bool, &'static str); 4] = [
+        (
+            "epsilon_rel",
+            config.epsilon_rel,
+            config.epsilon_rel > 0.0 && config.epsilon_rel.is_finite(),
+            "must be finite and > 0",
+        ),
+        (
+            "tol",
+            config.tol,
+            config.tol > 0.0,
+            "must be > 0 (marginal errors never reach exactly 0 in floating point)",
+        ),
+        (
+            "scaling_factor",
+            config.scaling_factor,
+            config.scaling_factor > 0.0 && config.scaling_factor < 1.0,
+            "must lie in (0, 1)",
+        ),
+        (
+            "stage_iters",
+            config.stage_iters as f64,
+            config.stage_iters > 0,
+            "must be >= 1",
+        ),
+    ];
+    for (name, value, ok, reason) in checks {
+        if !ok {
+            return Err(OtError::InvalidParameter {
+                name,
+                value,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Moves the small potentials `f, g` into `F, G` and recomputes `R = C - cmin - F - G` from `C`.
+#[allow(clippy::too_many_arguments)]
+fn absorb(
+    c: &[f64],
+    m: usize,
+    cmin: f64,
+    big_f: &mut [f64],
+    big_g: &mut [f64],
+    f: &mut [f64],
+    g: &mut [f64],
+    r: &mut [f32],
+) {
+    for (bf, fi) in big_f.iter_mut().zip(f.iter_mut()) {
+        *bf += *fi;
+        *fi = 0.0;
+    }
+    for (bg, gj) in big_g.iter_mut().zip(g.iter_mut()) {
+        *bg += *gj;
+        *gj = 0.0;
+    }
+    let big_g: &[f64] = big_g;
+    r.par_chunks_mut(m)
+        .zip(c.par_chunks(m))
+        .zip(big_f.par_iter())
+        .for_each(|((rrow, crow), &fi)| {
+            for ((rij, &cij), &gj) in rrow.iter_mut().zip(crow).zip(big_g) {
+                *rij = (cij - cmin - fi - gj) as f32;
+            }
+        });
+}
+
+/// Splits `f64` potentials into `f32` values and `f32` weights `exp((p - p_f32) / eps)` that carry
+/// the rounding, so that updates smaller than an `f32` ulp are not lost.
+fn split_potential(p: &[f64], eps: f64) -> (Vec<f32>, Vec<f32>) {
+    p.iter()
+        .map(|&x| {
+            let xs = x as f32;
+            (xs, ((x - f64::from(xs)) / eps).exp() as f32)
+        })
+        .unzip()
+}
+
+/// Column sums `t_j = sum_i w_i exp((f_i + g_j - R_ij) / eps)`, f32 within blocks of rows, f64 across.
+fn column_sums(r: &[f32], m: usize, f: &[f32], w: &[f32], g: &[f32], inv_eps: f32) -> Vec<f64> {
+    const BLOCK: usize = 128;
+    r.par_chunks(m * BLOCK)
+        .zip(f.par_chunks(BLOCK).zip(w.par_chunks(BLOCK)))
+        .fold(
+            || (vec![0.0f64; m], vec![0.0f32; m]),
+            |(mut tot, mut blk), (rows, (fs, ws))| {
+                blk.fill(0.0);
+                for ((row, &fi), &wi) in rows.chunks(m).zip(fs).zip(ws) {
+                    simd::col_exp_accumulate(&mut blk, fi, wi, g, row, inv_eps);
+                }
+                for (t, &b) in tot.iter_mut().zip(&blk) {
+                    *t += f64::from(b);
+                }
+                (tot, blk)
+            },
+        )
+        .map(|(tot, _)| tot)
+        .reduce(
+            || vec![0.0f64; m],
+            |mut x, y| {
+                for (a, b) in x.iter_mut().zip(&y) {
+                    *a += b;
+                }
+                x
+            },
+        )
+}
+
+/// Exact (max-shifted, f64) log-sum-exp row update, for rows whose shifted sum under/overflowed.
+fn exact_row_update(fi: f64, g: &[f64], row: &[f32], eps: f64, log_a: f64) -> f64 {
+    let z = |j: usize| (fi + g[j] - f64::from(row[j])) / eps;
+    let mx = (0..row.len()).map(z).fold(f64::NEG_INFINITY, f64::max);
+    let lse = mx + (0..row.len()).map(|j| (z(j) - mx).exp()).sum::<f64>().ln();
+    eps * (log_a - lse)
+}
+
+/// Exact log-sum-exp update for the columns whose shifted sums under/overflowed.
+fn exact_column_update(
+    r: &[f32],
+    m: usize,
+    f: &[f64],
+    g: &mut [f64],
+    t: &[f64],
+    eps: f64,
+    log_b: f64,
+) {
+    for j in 0..m {
+        if t[j] > 0.0 && t[j].is_finite() {
+            continue;
+        }
+        let z = |i: usize| (f[i] + g[j] - f64::from(r[i * m + j])) / eps;
+        let mx = (0..f.len()).map(z).fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx + (0..f.len()).map(|i| (z(i) - mx).exp()).sum::<f64>().ln();
+        g[j] += eps * (log_b - lse);
+    }
+}

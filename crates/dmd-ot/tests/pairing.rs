@@ -1,0 +1,177 @@
+//! Invariants of the pairing inefficiency Delta_E (paper Definition 1) and its error cases.
+
+use dmd_ot::{OtError, PairingInefficiency, pairing_inefficiency, solve_assignment, sq_euclidean_cost};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn gaussian(rng: &mut ChaCha8Rng, n: usize, d: usize) -> Array2<f32> {
+    Array2::from_shape_fn((n, d), |_| StandardNormal.sample(rng))
+}
+
+#[test]
+fn delta_e_is_non_negative_and_consistent() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    for (n, d) in [(1, 3), (2, 2), (50, 4), (120, 1024), (300, 4)] {
+        let phi = gaussian(&mut rng, n, d);
+        let g = gaussian(&mut rng, n, d);
+        let p = pairing_inefficiency(phi.view(), g.view()).expect("valid input");
+        assert!(p.delta_e >= 0.0);
+        assert!(p.e_dt >= p.e_ot * (1.0 - 1e-12));
+        assert!((p.delta_e - (p.e_dt / p.e_ot - 1.0).max(0.0)).abs() < 1e-12);
+        assert_eq!(p.n, n);
+        // E_OT is the mean cost of the returned assignment, E_rand the mean of the cost matrix
+        let c = sq_euclidean_cost(phi.view(), g.view());
+        let mean_assigned =
+            p.assignment.iter().enumerate().map(|(i, &j)| c[[i, j]]).sum::<f64>() / n as f64;
+        assert!((mean_assigned - p.e_ot).abs() <= 1e-9 * p.e_ot);
+        assert!((c.mean().expect("non-empty") - p.e_rand).abs() <= 1e-9 * p.e_rand);
+        assert!(p.e_ot <= p.e_rand * (1.0 + 1e-12));
+    }
+}
+
+#[test]
+fn delta_e_is_scale_invariant() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let phi = gaussian(&mut rng, 200, 4);
+    let g = gaussian(&mut rng, 200, 4);
+    let base = pairing_inefficiency(phi.view(), g.view()).expect("valid");
+    for c in [0.5f32, 4.0, 1e-3, 250.0] {
+        let scaled = pairing_inefficiency((&phi * c).view(), (&g * c).view()).expect("valid");
+        assert!(
+            (scaled.delta_e - base.delta_e).abs() <= 1e-5 * (1.0 + base.delta_e),
+            "c={c}: {} vs {}",
+            scaled.delta_e,
+            base.delta_e
+        );
+    }
+}
+
+#[test]
+fn tiny_perturbation_copies_the_pairing() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let phi = gaussian(&mut rng, 300, 8);
+    let noise = gaussian(&mut rng, 300, 8);
+    let g = &phi + &(noise * 1e-3);
+    let p = pairing_inefficiency(phi.view(), g.view()).expect("valid");
+    assert_eq!(p.delta_e, 0.0, "{p:?}");
+    assert_eq!(p.assignment, (0..300).collect::<Vec<_>>());
+    assert!((p.copy_score() - 1.0).abs() < 1e-12);
+    assert_eq!(p.fixed_point_fraction(), 1.0);
+}
+
+#[test]
+fn permuting_g_makes_delta_e_positive() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let n = 400;
+    let phi = gaussian(&mut rng, n, 4);
+    let noise = gaussian(&mut rng, n, 4);
+    let g = &phi + &(noise * 0.05);
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.shuffle(&mut rng);
+    let g_perm = Array2::from_shape_fn((n, 4), |(i, k)| g[[perm[i], k]]);
+    let copy = pairing_inefficiency(phi.view(), g.view()).expect("valid");
+    let remap = pairing_inefficiency(phi.view(), g_perm.view()).expect("valid");
+    assert!(copy.delta_e < 0.05, "{}", copy.delta_e);
+    assert!(remap.delta_e > 10.0, "{}", remap.delta_e);
+    // a random permutation is about as bad as random pairing
+    assert!(remap.copy_score() < 0.2, "{}", remap.copy_score());
+    // the optimal assignment undoes the permutation (up to near-coincident points)
+    let undone = (0..n).filter(|&i| perm[remap.assignment[i]] == i).count();
+    assert!(undone > n * 9 / 10, "{undone}");
+}
+
+#[test]
+fn identical_sets_have_undefined_delta_e() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let phi = gaussian(&mut rng, 20, 3);
+    match pairing_inefficiency(phi.view(), phi.view()) {
+        Err(OtError::ZeroOptimalCost { e_dt }) => assert_eq!(e_dt, 0.0),
+        other => panic!("expected ZeroOptimalCost, got {other:?}"),
+    }
+    // a permutation of the same set: E_OT = 0 but E_DT > 0
+    let rev = Array2::from_shape_fn((20, 3), |(i, k)| phi[[19 - i, k]]);
+    match pairing_inefficiency(phi.view(), rev.view()) {
+        Err(OtError::ZeroOptimalCost { e_dt }) => assert!(e_dt > 0.0),
+        other => panic!("expected ZeroOptimalCost, got {other:?}"),
+    }
+}
+
+#[test]
+fn input_errors_are_typed() {
+    let a = Array2::<f32>::zeros((5, 3));
+    let b = Array2::<f32>::zeros((5, 4));
+    assert!(matches!(
+        pairing_inefficiency(a.view(), b.view()),
+        Err(OtError::ShapeMismatch { .. })
+    ));
+    let c = Array2::<f32>::zeros((4, 3));
+    assert!(matches!(
+        pairing_inefficiency(a.view(), c.view()),
+        Err(OtError::ShapeMismatch { .. })
+    ));
+    let e = Array2::<f32>::zeros((0, 3));
+    assert!(matches!(pairing_inefficiency(e.view(), e.view()), Err(OtError::Empty { .. })));
+    let mut nan = Array2::<f32>::ones((5, 3));
+    nan[[2, 1]] = f32::NAN;
+    match pairing_inefficiency(a.view(), nan.view()) {
+        Err(OtError::NonFinite { what: "g", row: 2, col: 1, .. }) => {}
+        other => panic!("expected NonFinite in g at (2, 1), got {other:?}"),
+    }
+    let mut inf = Array2::<f32>::ones((5, 3));
+    inf[[0, 2]] = f32::NEG_INFINITY;
+    match pairing_inefficiency(inf.view(), a.view()) {
+        Err(OtError::NonFinite { what: "phi", row: 0, col: 2, .. }) => {}
+        other => panic!("expected NonFinite in phi at (0, 2), got {other:?}"),
+    }
+    // error messages say what to do
+    let msg = pairing_inefficiency(a.view(), b.view()).unwrap_err().to_string();
+    assert!(msg.contains("same dimension"), "{msg}");
+}
+
+#[test]
+fn serde_round_trip_and_copy_score() {
+    let p = PairingInefficiency {
+        delta_e: 0.5,
+        e_dt: 3.0,
+        e_ot: 2.0,
+        e_rand: 6.0,
+        n: 3,
+        assignment: vec![2, 0, 1],
+    };
+    assert!((p.copy_score() - 0.75).abs() < 1e-15);
+    let s = serde_json::to_string(&p).expect("serialise");
+    let back: PairingInefficiency = serde_json::from_str(&s).expect("deserialise");
+    assert_eq!(back, p);
+}
+
+#[test]
+fn cost_matrix_paths_agree() {
+    // direct (d <= 16) and GEMM (d > 16) paths against a plain f64 loop, data far from the origin
+    let mut rng = ChaCha8Rng::seed_from_u64(15);
+    for d in [1usize, 4, 16, 17, 300] {
+        let x = gaussian(&mut rng, 37, d) + 100.0f32;
+        let y = gaussian(&mut rng, 23, d) + 100.0f32;
+        let c = sq_euclidean_cost(x.view(), y.view());
+        assert_eq!(c.dim(), (37, 23));
+        for i in 0..37 {
+            for j in 0..23 {
+                let exact: f64 = (0..d)
+                    .map(|k| (f64::from(x[[i, k]]) - f64::from(y[[j, k]])).powi(2))
+                    .sum();
+                assert!((c[[i, j]] - exact).abs() <= 1e-9 * (1.0 + exact), "d={d}");
+                assert!(c[[i, j]] >= 0.0);
+            }
+        }
+    }
+    let x = gaussian(&mut rng, 3, 40);
+    let c = sq_euclidean_cost(x.view(), x.view());
+    for i in 0..3 {
+        assert!(c[[i, i]].abs() < 1e-9);
+    }
+    assert!(dmd_ot::try_sq_euclidean_cost(x.view(), gaussian(&mut rng, 3, 4).view()).is_err());
+    let a = solve_assignment(c.view()).expect("valid");
+    assert_eq!(a.row_to_col, vec![0, 1, 2]);
+}

@@ -1,0 +1,100 @@
+//! Sinkhorn: marginals, convergence, and agreement with the exact assignment as eps -> 0.
+
+use dmd_ot::{OtError, SinkhornConfig, sinkhorn, solve_assignment, sq_euclidean_cost};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+fn cost(seed: u64, n: usize, d: usize) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    let y: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    sq_euclidean_cost(x.view(), y.view())
+}
+
+/// Row and column sums of the plan rebuilt from the returned potentials.
+fn marginal_errors(c: &Array2<f64>, f: &[f64], g: &[f64], eps: f64) -> (f64, f64) {
+    let (n, m) = c.dim();
+    let p = Array2::from_shape_fn((n, m), |(i, j)| ((f[i] + g[j] - c[[i, j]]) / eps).exp());
+    let rows: f64 = p.rows().into_iter().map(|r| (r.sum() - 1.0 / n as f64).abs()).sum();
+    let cols: f64 = p.columns().into_iter().map(|col| (col.sum() - 1.0 / m as f64).abs()).sum();
+    (rows, cols)
+}
+
+#[test]
+fn converges_with_correct_marginals() {
+    for (d, seed) in [(4usize, 1u64), (1024, 2)] {
+        let c = cost(seed, 60, d);
+        let res = sinkhorn(c.view(), &SinkhornConfig::default()).expect("valid");
+        assert!(res.converged, "{res:?}");
+        assert!(res.marginal_error < SinkhornConfig::default().tol);
+        let (rows, cols) = marginal_errors(&c, &res.f, &res.g, res.epsilon);
+        assert!(rows < 1e-4 && cols < 1e-4, "d={d}: {rows} {cols}");
+        let exact = solve_assignment(c.view()).expect("valid").mean_cost();
+        assert!(res.cost >= exact * (1.0 - 1e-6), "entropic plan below the optimum");
+    }
+}
+
+#[test]
+fn approaches_the_exact_cost_as_epsilon_shrinks() {
+    for (d, seed) in [(4usize, 3u64), (1024, 4)] {
+        let c = cost(seed, 40, d);
+        let exact = solve_assignment(c.view()).expect("valid").mean_cost();
+        let mean = c.mean().expect("non-empty");
+        let mut gaps = Vec::new();
+        for rel in [1e-1, 1e-2, 1e-3] {
+            let cfg = SinkhornConfig {
+                epsilon_rel: rel,
+                max_iter: 200_000,
+                ..SinkhornConfig::default()
+            };
+            let res = sinkhorn(c.view(), &cfg).expect("valid");
+            gaps.push((res.cost - exact) / (mean - exact));
+        }
+        assert!(gaps[2] < gaps[0], "d={d}: {gaps:?}");
+        assert!(gaps[2].abs() < 1e-2, "d={d}: relative gap {gaps:?}");
+    }
+}
+
+#[test]
+fn rectangular_and_non_contiguous_inputs() {
+    let c = cost(5, 30, 3);
+    let sub = c.slice(ndarray::s![..20, ..]);
+    let res = sinkhorn(sub, &SinkhornConfig::default()).expect("valid");
+    assert_eq!((res.f.len(), res.g.len()), (20, 30));
+    let owned = sub.to_owned();
+    let (rows, cols) = marginal_errors(&owned, &res.f, &res.g, res.epsilon);
+    assert!(rows < 1e-4 && cols < 1e-4, "{rows} {cols}");
+    let t = sinkhorn(c.t(), &SinkhornConfig::default()).expect("valid");
+    assert!(t.converged);
+}
+
+#[test]
+fn parameter_and_input_errors() {
+    let c = cost(6, 5, 2);
+    let bad = SinkhornConfig {
+        scaling_factor: 1.5,
+        ..SinkhornConfig::default()
+    };
+    assert!(matches!(
+        sinkhorn(c.view(), &bad),
+        Err(OtError::InvalidParameter { name: "scaling_factor", .. })
+    ));
+    let constant = Array2::from_elem((4, 4), 2.0);
+    assert!(matches!(
+        sinkhorn(constant.view(), &SinkhornConfig::default()),
+        Err(OtError::InvalidParameter { name: "epsilon", .. })
+    ));
+    let abs = SinkhornConfig {
+        epsilon: Some(0.5),
+        ..SinkhornConfig::default()
+    };
+    let res = sinkhorn(constant.view(), &abs).expect("absolute eps works on constant costs");
+    assert!((res.cost - 2.0).abs() < 1e-6);
+    let empty = Array2::<f64>::zeros((0, 4));
+    assert!(matches!(sinkhorn(empty.view(), &abs), Err(OtError::Empty { .. })));
+    let mut nan = c.clone();
+    nan[[0, 0]] = f64::NAN;
+    assert!(matches!(sinkhorn(nan.view(), &abs), Err(OtError::NonFinite { .. })));
+}

@@ -1,0 +1,675 @@
+//! The DMD distillation engine (DMD2 on EDM; edm-dmd2.md section 4, paper section 2.2 and
+//! Appendix E), with the GAN and regression ablations and DP-DMD.
+//!
+//! Per iteration `k` (libtorch's generator reseeded from `(seed, k)`):
+//! 1. generator forward `x = G(z) = D_theta(T z; T, y)`, `z ~ N(0, I)`, `T = 80`
+//!    (with gradient only when `k % update_ratio == 0`);
+//! 2. on those iterations the generator step with the DM gradient (paper eq. 3 in DMD2's form):
+//!    `x_t = x + sigma eps` with grid index `~ U{20..980}` of the ascending 1000-point Karras grid,
+//!    `p_real = x - D_real(x_t)`, `p_fake = x - D_fake(x_t)`, `g = (p_real - p_fake) / mean|p_real|`
+//!    (per sample), surrogate `L = 0.5 mean((x - sg(x - g))^2)` whose gradient is `g / numel`;
+//!    AdamW, grad-norm clip 10;
+//! 3. every iteration the fake-score DSM step on the same, pre-update samples, detached:
+//!    index `~ U{0..999}`, `L = mean((1/sigma^2 + 1/sigma_data^2) (D_fake(x + sigma eps) - x)^2)`.
+//!
+//! Both learning rates follow a linear warm-up stepped every iteration.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dmd_nets::denoiser::Denoiser;
+use dmd_nets::karras::{RHO, SIGMA_MAX, SIGMA_MIN, karras_sigmas};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use crate::checkpoint::{self, CONFIG_KEY, STATE_FILE};
+use crate::config::{DistillConfig, GanReal, StudentInit};
+use crate::data::TrainData;
+use crate::error::TrainError;
+use crate::gan::{self, GanHead};
+use crate::metrics::MetricLog;
+use crate::ode::{euler_rollout, teacher_sample};
+use crate::optim::AdamW;
+use crate::progress::iteration_bar;
+use crate::rng::{Stream, reseed};
+use crate::schedule::{SigmaGrid, index_range, warmup_lr};
+use crate::score_model::ScoreModel;
+
+/// File names inside a distillation run directory.
+pub mod files {
+    /// Per-iteration metrics (JSON lines).
+    pub const METRICS: &str = "metrics.jsonl";
+    /// Final generator (a `dmd_nets` checkpoint, loadable with `Denoiser::load`).
+    pub const GENERATOR: &str = "generator.safetensors";
+    /// Final fake score.
+    pub const FAKE: &str = "fake.safetensors";
+}
+
+/// One line of `metrics.jsonl`. `dm_loss` and `generator_grad_norm` are `null` on iterations
+/// without a generator update; the ablation fields are absent when their term is off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillRecord {
+    /// Iteration index (0-based).
+    pub iteration: u64,
+    /// Whether the generator was updated this iteration.
+    pub generator_step: bool,
+    /// DM surrogate loss `0.5 mean(g^2)` (the paper's Figure 4).
+    pub dm_loss: Option<f64>,
+    /// Fake-score DSM loss (plus the GAN D term when enabled).
+    pub fake_loss: f64,
+    /// Generator gradient norm before clipping.
+    pub generator_grad_norm: Option<f64>,
+    /// Fake-score gradient norm before clipping.
+    pub fake_grad_norm: f64,
+    /// Generator learning rate of this iteration.
+    pub lr_generator: f64,
+    /// Fake-score learning rate of this iteration.
+    pub lr_fake: f64,
+    /// GAN generator loss (unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan_g_loss: Option<f64>,
+    /// GAN discriminator loss (unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gan_d_loss: Option<f64>,
+    /// Regression loss (unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression_loss: Option<f64>,
+    /// DP-DMD diversity loss (unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diversity_loss: Option<f64>,
+    /// Seconds since the run started (accumulated over resumes).
+    pub wall_s: f64,
+}
+
+/// Counters that make the schedule checkable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillStats {
+    /// Generator updates taken.
+    pub generator_updates: u64,
+    /// Fake-score updates taken.
+    pub fake_updates: u64,
+    /// How often each ascending grid index was drawn for the DM gradient.
+    pub dm_sigma_index_counts: Vec<i64>,
+    /// How often each ascending grid index was drawn for the fake-score DSM loss.
+    pub fake_sigma_index_counts: Vec<i64>,
+}
+
+/// What a finished distillation leaves behind.
+#[derive(Debug, Clone)]
+pub struct DistillOutcome {
+    /// The final generator checkpoint (`dmd_nets` format).
+    pub generator_path: PathBuf,
+    /// The final fake-score checkpoint.
+    pub fake_path: PathBuf,
+    /// The resumable training state.
+    pub state_path: PathBuf,
+    /// The JSONL metrics.
+    pub metrics_path: PathBuf,
+    /// Iterations completed in total.
+    pub iterations: u64,
+    /// The iteration this call resumed from, when it did.
+    pub resumed_from: Option<u64>,
+    /// Schedule counters.
+    pub stats: DistillStats,
+    /// Wall time of the whole run, accumulated over resumes.
+    pub wall_s: f64,
+}
+
+/// The noise levels of an N-step student, descending from `sigma_max`: the ascending grid
+/// indices `n-1 - floor(i n / N)` (DMD2's `[999, 749, 499, 249]` for N = 4, n = 1000).
+pub fn student_sigmas(steps: usize, grid_size: usize) -> Vec<f64> {
+    let desc = karras_sigmas(grid_size, SIGMA_MIN, SIGMA_MAX, RHO);
+    (0..steps).map(|i| desc[i * grid_size / steps]).collect()
+}
+
+/// Samples an N-step student: `x_0 = G(s_0 z; s_0)`, then for `i >= 1` re-noise
+/// `x_i = G(x_{i-1} + s_i eps_i; s_i)` with fresh `eps_i`. For one step this is `G(z)`.
+pub fn student_sample(
+    generator: &Denoiser,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    sigmas: &[f64],
+) -> Tensor {
+    tch::no_grad(|| rollout(generator, z, labels, sigmas, false, false).0)
+}
+
+/// The generator roll-out; returns the final sample and the first step's output. With
+/// `detach_first` the later steps see a detached copy of the first output.
+fn rollout(
+    generator: &Denoiser,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    sigmas: &[f64],
+    train: bool,
+    detach_first: bool,
+) -> (Tensor, Tensor) {
+    let b = z.size()[0];
+    let full = |s: f64| Tensor::full([b], s, (Kind::Float, z.device()));
+    let x0 = generator.denoise(&(z * sigmas[0]), &full(sigmas[0]), labels, train);
+    let mut x = if detach_first { x0.detach() } else { x0.shallow_clone() };
+    for &s in &sigmas[1..] {
+        let noisy = &x + x.randn_like() * s;
+        x = generator.denoise(&noisy, &full(s), labels, train);
+    }
+    (x, x0)
+}
+
+/// Per-sample broadcast of a `[B]` tensor against `[B, ...]`.
+fn per_sample(v: &Tensor, ndim: usize) -> Tensor {
+    let mut shape = vec![-1i64];
+    shape.extend(std::iter::repeat_n(1i64, ndim - 1));
+    v.reshape(shape.as_slice())
+}
+
+fn is_finite(t: &Tensor) -> bool {
+    t.isfinite().all().int64_value(&[]) == 1
+}
+
+fn finite(value: f64, iteration: u64, what: &str) -> Result<f64, TrainError> {
+    if value.is_finite() { Ok(value) } else { Err(TrainError::non_finite(iteration, what)) }
+}
+
+/// Real samples of the GAN discriminator.
+struct GanState {
+    head: GanHead,
+    opt: AdamW,
+    real: Tensor,
+    real_labels: Option<Tensor>,
+}
+
+/// Fixed regression pairs `(z, Phi_K(z))`.
+struct RegressionPool {
+    z: Tensor,
+    target: Tensor,
+    labels: Option<Tensor>,
+}
+
+/// The distillation state: generator, fake score, optimisers, counters. Use [`distill`] for
+/// a run with a directory; use the engine directly for benchmarks and in-memory experiments.
+pub struct DmdEngine<'a> {
+    cfg: DistillConfig,
+    teacher: &'a dyn ScoreModel,
+    /// The one-step (or N-step) student generator `G`.
+    pub generator: Denoiser,
+    /// The fake score `s_psi`.
+    pub fake: Denoiser,
+    opt_g: AdamW,
+    opt_f: AdamW,
+    gan: Option<GanState>,
+    regression: Option<RegressionPool>,
+    grid: SigmaGrid,
+    dm_range: (i64, i64),
+    sigmas: Vec<f64>,
+    data_shape: Vec<i64>,
+    num_classes: usize,
+    device: Device,
+    dm_hist: Tensor,
+    fake_hist: Tensor,
+    generator_updates: u64,
+    fake_updates: u64,
+    step: u64,
+}
+
+impl std::fmt::Debug for DmdEngine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DmdEngine")
+            .field("step", &self.step)
+            .field("generator_updates", &self.generator_updates)
+            .field("fake_updates", &self.fake_updates)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> DmdEngine<'a> {
+    /// Builds generator and fake score (from the teacher or fresh), optimisers and pools.
+    /// `real_data` is needed only by the GAN term with `real = data`.
+    pub fn new(
+        cfg: &DistillConfig,
+        teacher: &'a dyn ScoreModel,
+        real_data: Option<&TrainData>,
+    ) -> Result<Self, TrainError> {
+        cfg.validate()?;
+        let device = teacher.device();
+        let data_shape = teacher.data_shape();
+        let num_classes = teacher.num_classes();
+        reseed(cfg.seed, Stream::Init, 0);
+        let generator = match &cfg.init {
+            StudentInit::Teacher => teacher
+                .as_denoiser()
+                .ok_or_else(|| {
+                    TrainError::Config(
+                        "init.from = \"teacher\" needs a network teacher; for a closed-form \
+                         teacher use init = { from = \"fresh\", net = ... }"
+                            .into(),
+                    )
+                })?
+                .try_clone()?,
+            StudentInit::Fresh { net } => {
+                if net.data_shape() != data_shape || net.num_classes() != num_classes {
+                    return Err(TrainError::Config(format!(
+                        "init.net has data shape {:?} and {} classes, the teacher {:?} and {}",
+                        net.data_shape(),
+                        net.num_classes(),
+                        data_shape,
+                        num_classes
+                    )));
+                }
+                Denoiser::new(net, device)?
+            }
+        };
+        let fake = generator.try_clone()?;
+        let opt_g = AdamW::for_var_store(&generator.vs, cfg.optimizer);
+        let opt_f = AdamW::for_var_store(&fake.vs, cfg.optimizer);
+        let desc = karras_sigmas(cfg.grid_size, SIGMA_MIN, SIGMA_MAX, RHO);
+        let grid = SigmaGrid::from_descending(&desc, device);
+        let dm_range = index_range(cfg.grid_size, cfg.dm_min_frac, cfg.dm_max_frac);
+        let sigmas = student_sigmas(cfg.student_steps, cfg.grid_size);
+        let n = cfg.grid_size as i64;
+        let mut engine = DmdEngine {
+            cfg: cfg.clone(),
+            teacher,
+            generator,
+            fake,
+            opt_g,
+            opt_f,
+            gan: None,
+            regression: None,
+            grid,
+            dm_range,
+            sigmas,
+            data_shape,
+            num_classes,
+            device,
+            dm_hist: Tensor::zeros([n], (Kind::Int64, device)),
+            fake_hist: Tensor::zeros([n], (Kind::Int64, device)),
+            generator_updates: 0,
+            fake_updates: 0,
+            step: 0,
+        };
+        if cfg.gan.enabled {
+            engine.gan = Some(engine.build_gan(real_data)?);
+        }
+        if cfg.regression.enabled {
+            engine.regression = Some(engine.build_regression_pool());
+        }
+        Ok(engine)
+    }
+
+    fn batch_shape(&self, b: i64) -> Vec<i64> {
+        let mut s = vec![b];
+        s.extend(&self.data_shape);
+        s
+    }
+
+    fn draw_labels(&self, b: i64) -> Option<Tensor> {
+        (self.num_classes > 0)
+            .then(|| Tensor::randint(self.num_classes as i64, [b], (Kind::Int64, self.device)))
+    }
+
+    fn build_gan(&self, real_data: Option<&TrainData>) -> Result<GanState, TrainError> {
+        let (real, real_labels) = match &self.cfg.gan.real {
+            GanReal::Data => {
+                let d = real_data.ok_or_else(|| {
+                    TrainError::Config(
+                        "gan.real = data needs the training data; pass it to distill or use \
+                         gan.real = { source = \"teacher\" }"
+                            .into(),
+                    )
+                })?;
+                if d.shape != self.data_shape {
+                    return Err(TrainError::Data(format!(
+                        "GAN real data has shape {:?}, the teacher {:?}",
+                        d.shape, self.data_shape
+                    )));
+                }
+                let labels = d.labels_tensor(self.device);
+                if (self.num_classes > 0) != labels.is_some() {
+                    return Err(TrainError::Data(
+                        "GAN real data must carry labels exactly when the networks are conditional"
+                            .into(),
+                    ));
+                }
+                (d.x_tensor(self.device), labels)
+            }
+            GanReal::Teacher { steps, pool_size } => {
+                reseed(self.cfg.seed, Stream::Pool, 1);
+                let n = *pool_size as i64;
+                let z = Tensor::randn(self.batch_shape(n).as_slice(), (Kind::Float, self.device));
+                let y = self.draw_labels(n);
+                let x = teacher_sample(self.teacher, &z, y.as_ref(), *steps, self.cfg.batch_size as i64);
+                (x, y)
+            }
+        };
+        // probe the feature shape with a deterministic forward pass
+        let probe = Tensor::zeros(self.batch_shape(2).as_slice(), (Kind::Float, self.device));
+        let sigma = Tensor::ones([2], (Kind::Float, self.device));
+        let y = (self.num_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, self.device)));
+        let (_, feats) =
+            tch::no_grad(|| self.fake.denoise_with_features(&probe, &sigma, y.as_ref(), false));
+        reseed(self.cfg.seed, Stream::Init, 1);
+        let head = GanHead::new(&feats.size(), self.device)?;
+        let opt = AdamW::for_var_store(&head.vs, self.cfg.optimizer);
+        Ok(GanState { head, opt, real, real_labels })
+    }
+
+    fn build_regression_pool(&self) -> RegressionPool {
+        reseed(self.cfg.seed, Stream::Pool, 2);
+        let r = &self.cfg.regression;
+        let n = r.pool_size as i64;
+        let z = Tensor::randn(self.batch_shape(n).as_slice(), (Kind::Float, self.device));
+        let labels = self.draw_labels(n);
+        let target =
+            teacher_sample(self.teacher, &z, labels.as_ref(), r.teacher_steps, self.cfg.batch_size as i64);
+        RegressionPool { z, target, labels }
+    }
+
+    /// The next iteration to run (= iterations completed).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The student's noise levels (`[80]` for the one-step generator).
+    pub fn student_sigmas(&self) -> &[f64] {
+        &self.sigmas
+    }
+
+    /// Schedule counters so far.
+    pub fn stats(&self) -> DistillStats {
+        DistillStats {
+            generator_updates: self.generator_updates,
+            fake_updates: self.fake_updates,
+            dm_sigma_index_counts: Vec::<i64>::try_from(&self.dm_hist.to_device(Device::Cpu))
+                .unwrap_or_default(),
+            fake_sigma_index_counts: Vec::<i64>::try_from(&self.fake_hist.to_device(Device::Cpu))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Student samples for `z` (`[B, ...data_shape]`, standard normal), no gradient.
+    pub fn generate(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        student_sample(&self.generator, z, labels, &self.sigmas)
+    }
+
+    /// DP-DMD's diversity target `x~ = D_teacher(z_K; sigma_K)` where `z_K` is the teacher's
+    /// state after `K` Euler steps from `sigma_max z` (dp-dmd.md Appendix C, x-prediction form).
+    fn dp_anchor(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        let c = &self.cfg.dp_dmd;
+        let grid = karras_sigmas(c.teacher_steps, SIGMA_MIN, SIGMA_MAX, RHO);
+        let path = &grid[..=c.anchor_step];
+        tch::no_grad(|| {
+            let zk = euler_rollout(self.teacher, &(z * grid[0]), path, labels);
+            let s = Tensor::full([z.size()[0]], path[c.anchor_step], (Kind::Float, z.device()));
+            self.teacher.denoise(&zk, &s, labels)
+        })
+    }
+
+    /// Logits of the GAN head on `x` noised at a random grid level (full range).
+    fn gan_logits(&self, head: &GanHead, x: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        let b = x.size()[0];
+        let (_, sigma) = self.grid.sample(0, self.cfg.grid_size as i64 - 1, b);
+        let noisy = x + x.randn_like() * per_sample(&sigma, x.dim());
+        let (_, feats) = self.fake.denoise_with_features(&noisy, &sigma, labels, self.cfg.dropout);
+        head.logits(&feats)
+    }
+
+    /// Runs one iteration (see the module docs) and returns its metrics record (with `wall_s` 0).
+    pub fn iteration(&mut self) -> Result<DistillRecord, TrainError> {
+        let k = self.step;
+        let cfg = &self.cfg;
+        reseed(cfg.seed, Stream::Iteration, k);
+        let b = cfg.batch_size as i64;
+        let train = cfg.dropout;
+        let generator_step = k % cfg.update_ratio == 0;
+        let lr_g = warmup_lr(cfg.lr_generator, k, cfg.warmup_iters);
+        let lr_f = warmup_lr(cfg.lr_fake, k, cfg.warmup_iters);
+        let labels = self.draw_labels(b);
+        let labels = labels.as_ref();
+        let z = Tensor::randn(self.batch_shape(b).as_slice(), (Kind::Float, self.device));
+        let ndim = self.data_shape.len() + 1;
+        let mut rec = DistillRecord {
+            iteration: k,
+            generator_step,
+            dm_loss: None,
+            fake_loss: 0.0,
+            generator_grad_norm: None,
+            fake_grad_norm: 0.0,
+            lr_generator: lr_g,
+            lr_fake: lr_f,
+            gan_g_loss: None,
+            gan_d_loss: None,
+            regression_loss: None,
+            diversity_loss: None,
+            wall_s: 0.0,
+        };
+
+        // 1-2. generator forward and (every update_ratio-th iteration) its update
+        let x_fake = if generator_step {
+            let dp = cfg.dp_dmd.enabled;
+            let (x, x0) = rollout(&self.generator, &z, labels, &self.sigmas, train, dp);
+            let (idx, sigma) = self.grid.sample(self.dm_range.0, self.dm_range.1, b);
+            let _ = self.dm_hist.index_add_(0, &idx, &idx.ones_like());
+            let g = tch::no_grad(|| -> Result<Tensor, TrainError> {
+                let xd = x.detach();
+                let x_t = &xd + xd.randn_like() * per_sample(&sigma, ndim);
+                let d_real = self.teacher.denoise(&x_t, &sigma, labels);
+                if !is_finite(&d_real) {
+                    return Err(TrainError::non_finite(k, "teacher output D_real(x_t) in the DM gradient"));
+                }
+                let d_fake = self.fake.denoise(&x_t, &sigma, labels, train);
+                let p_real = &xd - d_real;
+                let p_fake = &xd - d_fake;
+                let dims: Vec<i64> = (1..ndim as i64).collect();
+                let w = p_real.abs().mean_dim(dims.as_slice(), true, Kind::Float);
+                Ok(((p_real - p_fake) / w).nan_to_num(0.0, 0.0, 0.0))
+            })?;
+            let target = (&x - &g).detach();
+            let dm_loss = (&x - target).square().mean(Kind::Float) * 0.5;
+            rec.dm_loss = Some(finite(dm_loss.double_value(&[]), k, "DM surrogate loss")?);
+            let mut total = dm_loss;
+            if let Some(gs) = &self.gan {
+                let l = gan::g_loss(&self.gan_logits(&gs.head, &x, labels));
+                rec.gan_g_loss = Some(finite(l.double_value(&[]), k, "GAN generator loss")?);
+                total = total + l * cfg.gan.g_weight;
+            }
+            if let Some(pool) = &self.regression {
+                let idx = Tensor::randint(pool.z.size()[0], [b], (Kind::Int64, self.device));
+                let zr = pool.z.index_select(0, &idx);
+                let yr = pool.labels.as_ref().map(|y| y.index_select(0, &idx));
+                let (xr, _) = rollout(&self.generator, &zr, yr.as_ref(), &self.sigmas, train, false);
+                let l = (xr - pool.target.index_select(0, &idx)).square().mean(Kind::Float);
+                rec.regression_loss = Some(finite(l.double_value(&[]), k, "regression loss")?);
+                total = total + l * cfg.regression.weight;
+            }
+            if dp {
+                let anchor = self.dp_anchor(&z, labels);
+                if !is_finite(&anchor) {
+                    return Err(TrainError::non_finite(k, "teacher output in the DP-DMD anchor"));
+                }
+                let l = (&x0 - anchor).square().mean(Kind::Float);
+                rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
+                total = total + l * cfg.dp_dmd.lambda_div;
+            }
+            self.opt_g.zero_grad();
+            total.f_backward()?;
+            let norm = self.opt_g.clip_grad_norm(cfg.grad_clip);
+            rec.generator_grad_norm = Some(finite(norm, k, "generator gradient norm")?);
+            self.opt_g.step(lr_g);
+            self.generator_updates += 1;
+            x.detach()
+        } else {
+            tch::no_grad(|| rollout(&self.generator, &z, labels, &self.sigmas, train, false).0)
+        };
+
+        // 3. fake-score DSM on the pre-update samples
+        let n = cfg.grid_size as i64;
+        let (idx, sigma) = self.grid.sample(0, n - 1, b);
+        let _ = self.fake_hist.index_add_(0, &idx, &idx.ones_like());
+        let sig = per_sample(&sigma, ndim);
+        let x_t = &x_fake + x_fake.randn_like() * &sig;
+        let d = self.fake.denoise(&x_t, &sigma, labels, train);
+        let sd2 = self.fake.sigma_data * self.fake.sigma_data;
+        let weight = sig.square().reciprocal() + 1.0 / sd2;
+        let dsm = (weight * (d - &x_fake).square()).mean(Kind::Float);
+        let mut fake_total = dsm.shallow_clone();
+        if let Some(gs) = &self.gan {
+            let ri = Tensor::randint(gs.real.size()[0], [b], (Kind::Int64, self.device));
+            let real = gs.real.index_select(0, &ri);
+            let real_labels = gs.real_labels.as_ref().map(|y| y.index_select(0, &ri));
+            let l_real = self.gan_logits(&gs.head, &real, real_labels.as_ref());
+            let l_fake = self.gan_logits(&gs.head, &x_fake, labels);
+            let l = gan::d_loss(&l_real, &l_fake);
+            rec.gan_d_loss = Some(finite(l.double_value(&[]), k, "GAN discriminator loss")?);
+            fake_total = fake_total + l * cfg.gan.d_weight;
+        }
+        rec.fake_loss = finite(fake_total.double_value(&[]), k, "fake-score loss")?;
+        self.opt_f.zero_grad();
+        if let Some(gs) = &mut self.gan {
+            gs.opt.zero_grad();
+        }
+        fake_total.f_backward()?;
+        let norm = self.opt_f.clip_grad_norm(cfg.grad_clip);
+        rec.fake_grad_norm = finite(norm, k, "fake-score gradient norm")?;
+        self.opt_f.step(lr_f);
+        if let Some(gs) = &mut self.gan {
+            finite(gs.opt.clip_grad_norm(cfg.grad_clip), k, "GAN head gradient norm")?;
+            gs.opt.step(lr_f);
+        }
+        self.fake_updates += 1;
+        self.step += 1;
+        Ok(rec)
+    }
+
+    /// Every tensor of the resumable state.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut t = checkpoint::var_store_tensors(&self.generator.vs, "generator.");
+        t.extend(checkpoint::var_store_tensors(&self.fake.vs, "fake."));
+        t.extend(self.opt_g.state_tensors("opt_generator."));
+        t.extend(self.opt_f.state_tensors("opt_fake."));
+        if let Some(gs) = &self.gan {
+            t.extend(checkpoint::var_store_tensors(&gs.head.vs, "gan."));
+            t.extend(gs.opt.state_tensors("opt_gan."));
+        }
+        t.push(("meta.step".into(), Tensor::from(self.step as i64)));
+        t.push(("meta.generator_updates".into(), Tensor::from(self.generator_updates as i64)));
+        t.push(("meta.fake_updates".into(), Tensor::from(self.fake_updates as i64)));
+        t.push(("stats.dm_hist".into(), self.dm_hist.shallow_clone()));
+        t.push(("stats.fake_hist".into(), self.fake_hist.shallow_clone()));
+        t
+    }
+
+    /// Restores a state written by [`DmdEngine::state_tensors`].
+    pub fn restore(&mut self, t: &std::collections::HashMap<String, Tensor>) -> Result<(), String> {
+        checkpoint::restore_var_store(&self.generator.vs, t, "generator.")?;
+        checkpoint::restore_var_store(&self.fake.vs, t, "fake.")?;
+        self.opt_g.load_state(t, "opt_generator.")?;
+        self.opt_f.load_state(t, "opt_fake.")?;
+        if let Some(gs) = &mut self.gan {
+            checkpoint::restore_var_store(&gs.head.vs, t, "gan.")?;
+            gs.opt.load_state(t, "opt_gan.")?;
+        }
+        let int = |key: &str| -> Result<u64, String> {
+            u64::try_from(checkpoint::get_i64(t, key)?).map_err(|e| e.to_string())
+        };
+        self.step = int("meta.step")?;
+        self.generator_updates = int("meta.generator_updates")?;
+        self.fake_updates = int("meta.fake_updates")?;
+        for (key, hist) in [("stats.dm_hist", &mut self.dm_hist), ("stats.fake_hist", &mut self.fake_hist)] {
+            let src = t.get(key).ok_or_else(|| format!("missing tensor `{key}`"))?;
+            if src.size() != hist.size() {
+                return Err(format!("`{key}` has the wrong length (grid_size changed?)"));
+            }
+            hist.copy_(src);
+        }
+        Ok(())
+    }
+}
+
+/// Saves a denoiser atomically (tmp name, then rename).
+pub(crate) fn save_denoiser(d: &Denoiser, path: &Path) -> Result<(), TrainError> {
+    let tmp = path.with_extension("tmp.safetensors");
+    d.save(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// Distils `teacher` into a student as configured, in `run_dir` (created if needed).
+///
+/// Resumes from `run_dir/state.safetensors` when it exists and was written with the same
+/// config (apart from `iterations`, `checkpoint_every`, `progress`). Writes `metrics.jsonl`
+/// every iteration, the state every `checkpoint_every` iterations and at the end, then the
+/// final `generator.safetensors` and `fake.safetensors`. A non-finite loss, gradient or teacher
+/// output stops the run with [`TrainError::NonFinite`] and leaves the last checkpoint in place.
+pub fn distill(
+    cfg: &DistillConfig,
+    teacher: &dyn ScoreModel,
+    real_data: Option<&TrainData>,
+    run_dir: &Path,
+) -> Result<DistillOutcome, TrainError> {
+    std::fs::create_dir_all(run_dir).map_err(|e| TrainError::io(run_dir, e))?;
+    let mut engine = DmdEngine::new(cfg, teacher, real_data)?;
+    let state_path = run_dir.join(STATE_FILE);
+    let config_json = serde_json::to_value(cfg)?;
+    let mut wall_offset = 0.0;
+    let mut resumed_from = None;
+    if state_path.exists() {
+        let t = checkpoint::load(&state_path)?;
+        let ck_err = |message: String| TrainError::Checkpoint { path: state_path.clone(), message };
+        let saved = t
+            .get(CONFIG_KEY)
+            .ok_or_else(|| ck_err("no stored config".into()))
+            .and_then(|c| checkpoint::tensor_string(c).map_err(ck_err))?;
+        if !checkpoint::same_run_config(&saved, &config_json).map_err(ck_err)? {
+            return Err(ck_err(
+                "it was written with a different config; use a new run directory or delete it".into(),
+            ));
+        }
+        engine.restore(&t).map_err(ck_err)?;
+        wall_offset = t.get("meta.wall_s").map_or(0.0, |w| w.double_value(&[]));
+        resumed_from = Some(engine.step());
+        tracing::info!(step = engine.step(), "resuming distillation from {}", state_path.display());
+    }
+    let metrics_path = run_dir.join(files::METRICS);
+    let mut log = MetricLog::open(&metrics_path, engine.step())?;
+    let start = Instant::now();
+    let save_state = |engine: &DmdEngine, wall: f64| -> Result<(), TrainError> {
+        let mut t = engine.state_tensors();
+        t.push(("meta.wall_s".into(), Tensor::from(wall)));
+        t.push((CONFIG_KEY.into(), checkpoint::string_tensor(&config_json.to_string())));
+        checkpoint::save_atomic(&state_path, &t)
+    };
+    let bar = iteration_bar("distill", engine.step(), cfg.iterations, cfg.progress);
+    while engine.step() < cfg.iterations {
+        let mut rec = match engine.iteration() {
+            Ok(r) => r,
+            Err(e) => {
+                bar.abandon();
+                tracing::error!("distillation stopped: {e}");
+                return Err(e);
+            }
+        };
+        let wall = wall_offset + start.elapsed().as_secs_f64();
+        rec.wall_s = wall;
+        log.write(&rec)?;
+        bar.inc(1);
+        if engine.step() % cfg.checkpoint_every == 0 && engine.step() < cfg.iterations {
+            save_state(&engine, wall)?;
+        }
+    }
+    bar.finish();
+    let wall_s = wall_offset + start.elapsed().as_secs_f64();
+    save_state(&engine, wall_s)?;
+    let generator_path = run_dir.join(files::GENERATOR);
+    let fake_path = run_dir.join(files::FAKE);
+    save_denoiser(&engine.generator, &generator_path)?;
+    save_denoiser(&engine.fake, &fake_path)?;
+    tracing::info!(iterations = engine.step(), wall_s, "distillation finished");
+    Ok(DistillOutcome {
+        generator_path,
+        fake_path,
+        state_path,
+        metrics_path,
+        iterations: engine.step(),
+        resumed_from,
+        stats: engine.stats(),
+        wall_s,
+    })
+}
