@@ -2,6 +2,7 @@
 //!
 //! `main` is one match on the subcommand; each subcommand lives in its own module.
 
+mod bench;
 mod paths;
 mod process;
 mod reproduce;
@@ -20,6 +21,9 @@ Commands:
   reproduce [--profile P] [--only NAME...]
                               run the study (profile smoke | cpu | paper; default: paper with a
                               CUDA GPU, cpu otherwise) and write results/REPORT.md
+  bench [ot|nn|nets|dmd|all] [--quick] [--threads T,..] [--rounds R]
+                              time our benchmark binaries against their Python peers
+                              (venv in $DMD_HOME/bench-venv); tables + target/bench/*.json
   help                        this text
 
 Environment:
@@ -36,6 +40,7 @@ fn main() {
         "setup" => setup::run(rest),
         "test" => test::run(rest),
         "reproduce" => reproduce::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

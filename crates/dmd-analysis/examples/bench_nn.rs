@@ -50,8 +50,24 @@ fn bare_gemm(q: &Array2<f32>, x: &Array2<f32>, out: &mut [f32]) {
     // SAFETY: the strides address exactly the m*k, n*k and m*n elements of the three slices.
     unsafe {
         gemm::gemm(
-            m, n, k, out.as_mut_ptr(), 1, n as isize, false, q.as_ptr(), 1, k as isize,
-            x.as_ptr(), k as isize, 1, 0.0f32, 1.0f32, false, false, false,
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            q.as_ptr(),
+            1,
+            k as isize,
+            x.as_ptr(),
+            k as isize,
+            1,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
             gemm::Parallelism::Rayon(0),
         );
     }
@@ -59,7 +75,11 @@ fn bare_gemm(q: &Array2<f32>, x: &Array2<f32>, out: &mut [f32]) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str| args.iter().position(|a| a == name).map(|i| args[i + 1].clone());
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .map(|i| args[i + 1].clone())
+    };
     let nq: usize = get("--nq").map_or(2000, |v| v.parse().expect("--nq"));
     let nt: usize = get("--nt").map_or(60_000, |v| v.parse().expect("--nt"));
     let d: usize = get("--dim").map_or(1024, |v| v.parse().expect("--dim"));

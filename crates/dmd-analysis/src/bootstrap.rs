@@ -49,6 +49,18 @@ pub fn bootstrap_interval(
     cfg: &BootstrapConfig,
     mut statistic: impl FnMut(&[usize]) -> Result<f64>,
 ) -> Result<BootstrapInterval> {
+    let mut v = bootstrap_intervals(n, 1, cfg, |idx| Ok(vec![statistic(idx)?]))?;
+    Ok(v.remove(0))
+}
+
+/// Like [`bootstrap_interval`] for `k` statistics computed together from each resample
+/// (`statistics` returns a vector of length `k`); one interval per statistic.
+pub fn bootstrap_intervals(
+    n: usize,
+    k: usize,
+    cfg: &BootstrapConfig,
+    mut statistics: impl FnMut(&[usize]) -> Result<Vec<f64>>,
+) -> Result<Vec<BootstrapInterval>> {
     if cfg.n_resamples < 2 || !(cfg.level > 0.0 && cfg.level < 1.0) {
         return Err(AnalysisError::InvalidParameter {
             name: "BootstrapConfig",
@@ -64,22 +76,36 @@ pub fn bootstrap_interval(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut idx = vec![0usize; n];
-    let mut stats = Vec::with_capacity(cfg.n_resamples);
+    let mut stats = vec![Vec::with_capacity(cfg.n_resamples); k];
     for _ in 0..cfg.n_resamples {
         idx.iter_mut().for_each(|i| *i = rng.random_range(0..n));
-        stats.push(statistic(&idx)?);
+        let s = statistics(&idx)?;
+        if s.len() != k {
+            return Err(AnalysisError::InvalidParameter {
+                name: "statistics",
+                reason: format!("returned {} values, expected {k}", s.len()),
+            });
+        }
+        for (col, v) in stats.iter_mut().zip(s) {
+            col.push(v);
+        }
     }
-    stats.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let pos = p * (stats.len() - 1) as f64;
-        let lo = pos.floor() as usize;
-        let hi = pos.ceil() as usize;
-        stats[lo] + (stats[hi] - stats[lo]) * (pos - lo as f64)
-    };
-    Ok(BootstrapInterval {
-        lower: q((1.0 - cfg.level) / 2.0),
-        upper: q((1.0 + cfg.level) / 2.0),
-        level: cfg.level,
-        n_resamples: cfg.n_resamples,
-    })
+    Ok(stats
+        .into_iter()
+        .map(|mut col| {
+            col.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                let pos = p * (col.len() - 1) as f64;
+                let lo = pos.floor() as usize;
+                let hi = pos.ceil() as usize;
+                col[lo] + (col[hi] - col[lo]) * (pos - lo as f64)
+            };
+            BootstrapInterval {
+                lower: q((1.0 - cfg.level) / 2.0),
+                upper: q((1.0 + cfg.level) / 2.0),
+                level: cfg.level,
+                n_resamples: cfg.n_resamples,
+            }
+        })
+        .collect())
 }

@@ -119,6 +119,28 @@ pub struct SlicedW2Report {
     pub seed: u64,
 }
 
+impl SlicedW2Report {
+    /// `SW2(G, Phi_K)`, and when given `SW2(Phi_1, Phi_K)` and the floor
+    /// `SW2(Phi_K', Phi_K)` (independent seeds), all with the same directions.
+    pub fn new(
+        phi_k: ArrayView2<f32>,
+        g: ArrayView2<f32>,
+        phi_1: Option<ArrayView2<f32>>,
+        phi_k_independent: Option<ArrayView2<f32>>,
+        n_directions: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let sw = |x: ArrayView2<f32>| sliced_wasserstein2(x, phi_k, n_directions, seed);
+        Ok(Self {
+            student: sw(g)?,
+            teacher_one_step: phi_1.map(sw).transpose()?,
+            floor: phi_k_independent.map(sw).transpose()?,
+            n_directions,
+            seed,
+        })
+    }
+}
+
 /// A Gaussian fit (mean, covariance) of a sample set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GaussianFit {
@@ -192,4 +214,58 @@ pub struct FrechetReport {
     pub teacher_one_step: Option<f64>,
     /// `FD(Phi_K, Phi_K')` between independent teacher sample sets.
     pub floor: Option<f64>,
+}
+
+impl FrechetReport {
+    /// Frechet distances to `phi_k` on given features (pixels, or classifier features of the
+    /// same samples computed elsewhere), labelled `space`.
+    pub fn new(
+        space: &str,
+        phi_k: ArrayView2<f32>,
+        g: ArrayView2<f32>,
+        phi_1: Option<ArrayView2<f32>>,
+        phi_k_independent: Option<ArrayView2<f32>>,
+    ) -> Result<Self> {
+        let reference = GaussianFit::new(phi_k)?;
+        let fd = |x: ArrayView2<f32>| -> Result<f64> {
+            if x.ncols() != phi_k.ncols() {
+                return Err(AnalysisError::Shape {
+                    what: "FrechetReport",
+                    detail: format!("{} vs {} columns", x.ncols(), phi_k.ncols()),
+                });
+            }
+            frechet_distance_from_moments(&GaussianFit::new(x)?, &reference)
+        };
+        Ok(Self {
+            space: space.into(),
+            student: fd(g)?,
+            teacher_one_step: phi_1.map(fd).transpose()?,
+            floor: phi_k_independent.map(fd).transpose()?,
+        })
+    }
+
+    /// Like [`FrechetReport::new`] in the space of the top `dims` principal components of
+    /// `phi_k` (space label `pca-{dims}`).
+    pub fn in_pca_space(
+        dims: usize,
+        phi_k: ArrayView2<f32>,
+        g: ArrayView2<f32>,
+        phi_1: Option<ArrayView2<f32>>,
+        phi_k_independent: Option<ArrayView2<f32>>,
+    ) -> Result<Self> {
+        let pca = Pca::fit(phi_k, dims)?;
+        let proj =
+            |x: ArrayView2<f32>| -> Result<Array2<f32>> { Ok(pca.project(x)?.mapv(|v| v as f32)) };
+        let pk = proj(phi_k)?;
+        let pg = proj(g)?;
+        let p1 = phi_1.map(proj).transpose()?;
+        let pi = phi_k_independent.map(proj).transpose()?;
+        Self::new(
+            &format!("pca-{dims}"),
+            pk.view(),
+            pg.view(),
+            p1.as_ref().map(|a| a.view()),
+            pi.as_ref().map(|a| a.view()),
+        )
+    }
 }

@@ -36,14 +36,28 @@ pub enum AnalysisError {
         reason: String,
     },
     /// A dense linear-algebra routine failed.
-    #[error("{what}: eigendecomposition did not converge; check the input for huge or degenerate values")]
+    #[error(
+        "{what}: eigendecomposition did not converge; check the input for huge or degenerate values"
+    )]
     Linalg {
         /// The measurement that was asked for.
         what: &'static str,
     },
-    // OT_VARIANT
+    /// The statistic is undefined for this input.
+    #[error("{what}: {detail}; the statistic is undefined here")]
+    Degenerate {
+        /// The measurement that was asked for.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The optimal-transport solver (dmd-ot) failed.
+    #[error("optimal transport failed: {0}")]
+    Ot(#[from] dmd_ot::OtError),
     /// Writing or reading a results file failed.
-    #[error("cannot write/read `{path}`: {source}; check that the directory exists and is writable")]
+    #[error(
+        "cannot write/read `{path}`: {source}; check that the directory exists and is writable"
+    )]
     Io {
         /// The file.
         path: String,

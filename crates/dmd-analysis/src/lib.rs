@@ -7,6 +7,18 @@
 //! No torch; dense linear algebra is pure Rust (`gemm` for the neighbour search, `faer` for
 //! eigendecompositions), so nothing has to be installed.
 //!
+//! | measurement | module | paper |
+//! |---|---|---|
+//! | `Delta_E`, copy score, controls, bootstrap CIs | [`pairing`] | Def. 1, Eq. 6 |
+//! | nearest/second-nearest training neighbours, `D(z)` | [`nn`] | Sec. 4.1, 4.2.1 |
+//! | memorisation ratio `r(y) = d1 / d2` | [`memorisation`] | Sec. 4.1, Figs. 5, 12 |
+//! | `delta(z)`, displacement pairs | [`displacement`] | Sec. 4.2.1, Figs. 6, 11 |
+//! | Pearson / Spearman with p-values | [`correlation`] | Fig. 6 |
+//! | PCA (faer symmetric eigendecomposition) and triplet projection | [`pca`] | Figs. 1, 10 |
+//! | heatmap cost matrix + optimal assignment | [`heatmap`] | Figs. 3, 7 |
+//! | sliced W2 (with noise floor), Frechet distance | [`distribution_fit`] | beside every `Delta_E` |
+//! | everything of one run as `metrics.json` | [`metrics`] | |
+//!
 //! ```
 //! use dmd_analysis::{NnConfig, nearest_neighbours, memorisation_ratios};
 //! use ndarray::array;
@@ -24,15 +36,17 @@ pub mod correlation;
 pub mod displacement;
 pub mod distribution_fit;
 pub mod error;
+pub mod heatmap;
 pub mod linalg;
 mod matmul;
 pub mod memorisation;
 pub mod metrics;
 pub mod nn;
+pub mod pairing;
 pub mod pca;
 pub mod special;
 
-pub use bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_interval};
+pub use bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_interval, bootstrap_intervals};
 pub use correlation::{Correlation, CorrelationReport, pearson, spearman};
 pub use displacement::{DisplacementPairs, relative_displacement, row_distances};
 pub use distribution_fit::{
@@ -40,10 +54,12 @@ pub use distribution_fit::{
     frechet_distance_pca, sliced_wasserstein2,
 };
 pub use error::{AnalysisError, Result};
+pub use heatmap::DistanceHeatmap;
 pub use memorisation::{
     DEFAULT_MEMORISATION_THRESHOLD, MemorisationSummary, memorisation_ratio, memorisation_ratios,
     memorised_fraction,
 };
 pub use metrics::{DisplacementSummary, PcaSummary, RunMetrics};
 pub use nn::{NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force};
+pub use pairing::{DeltaEEstimate, PairingReport, PairingSets, delta_e, permute_rows};
 pub use pca::{Pca, TripletProjection};

@@ -33,9 +33,7 @@ pub fn mean_and_covariance(x: ArrayView2<f32>) -> Result<(Array1<f64>, Array2<f6
     let scale = 1.0 / (n as f64 - 1.0);
     Ok((
         mean,
-        Array2::from_shape_fn((d, d), |(i, j)| {
-            0.5 * (cov[(i, j)] + cov[(j, i)]) * scale
-        }),
+        Array2::from_shape_fn((d, d), |(i, j)| 0.5 * (cov[(i, j)] + cov[(j, i)]) * scale),
     ))
 }
 

@@ -8,7 +8,7 @@ use crate::correlation::CorrelationReport;
 use crate::distribution_fit::{FrechetReport, SlicedW2Report};
 use crate::error::{AnalysisError, Result};
 use crate::memorisation::MemorisationSummary;
-// PAIRING_IMPORT
+use crate::pairing::PairingReport;
 
 /// Displacement statistics of a run (paper Sec. 4.2.1, Figs. 6 and 11).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +37,8 @@ pub struct RunMetrics {
     pub label: String,
     /// Number of seeds `N`.
     pub n_samples: usize,
-    // PAIRING_FIELD
+    /// `Delta_E` with its controls and intervals.
+    pub pairing: Option<PairingReport>,
     /// Sliced Wasserstein-2 distribution fit.
     pub sliced_w2: Option<SlicedW2Report>,
     /// Frechet distances (one per feature space).

@@ -65,7 +65,13 @@ impl Pca {
     pub fn explained_variance_ratio(&self) -> Vec<f64> {
         self.explained_variance
             .iter()
-            .map(|v| if self.total_variance > 0.0 { v / self.total_variance } else { 0.0 })
+            .map(|v| {
+                if self.total_variance > 0.0 {
+                    v / self.total_variance
+                } else {
+                    0.0
+                }
+            })
             .collect()
     }
 

@@ -92,7 +92,9 @@ fn fmt_de(m: &StudentMetrics) -> String {
 
 /// A verdict on a Delta_E threshold, gated on convergence.
 fn gated(m: &StudentMetrics, holds: bool) -> String {
-    if !m.fit.converged {
+    if m.fit.status == "no gap" {
+        "uninformative: Phi_1 already matches Phi_K (teacher not trained enough)".into()
+    } else if !m.fit.converged {
         format!("student not converged (gap {:.0}%)", 100.0 * m.fit.gap_remaining)
     } else if holds {
         "reproduced".into()
@@ -207,7 +209,7 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
     let s = &l.summary;
     writeln!(md, "### {}\n", s.name)?;
     writeln!(md, "profile `{}`; teacher training {:.1} min (0 = reused); experiment {:.1} min in this run.\n", s.profile, s.teacher_wall_s / 60.0, s.wall_s / 60.0)?;
-    writeln!(md, "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | converged |")?;
+    writeln!(md, "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | fit |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
     for m in &l.students {
         writeln!(
@@ -223,7 +225,7 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
             m.fit.sw2_teacher_one_step,
             m.fit.sw2_floor,
             100.0 * m.fit.gap_remaining,
-            if m.fit.converged { "yes" } else { "no" }
+            m.fit.status
         )?;
     }
     if let Some(sup) = l.students.last().and_then(|m| m.support.as_ref()) {

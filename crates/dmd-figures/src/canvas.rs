@@ -44,8 +44,27 @@ pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
         detail: e.to_string(),
     };
     let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, ImageFormat::Png).map_err(|e| io(&e))?;
+    img.save_with_format(&tmp, ImageFormat::Png)
+        .map_err(|e| io(&e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(&e))
+}
+
+/// Compact tick label: integers without decimals, otherwise up to 3 significant digits.
+pub(crate) fn tick(v: &f64) -> String {
+    let v = *v;
+    if v == 0.0 {
+        return "0".into();
+    }
+    if (v - v.round()).abs() < 1e-9 * v.abs().max(1.0) && v.abs() < 1e7 {
+        return format!("{}", v.round() as i64);
+    }
+    let digits = (3 - 1 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// Padded `(min, max)` of finite values; a degenerate range is widened to width 1.

@@ -19,7 +19,11 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 
 /// Viridis colour of `t` in `[0, 1]` (clamped).
 pub fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (VIRIDIS.len() - 1) as f64;
     let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
     let f = x - i as f64;
@@ -75,8 +79,12 @@ pub fn seed_colours(reference: &[(f64, f64)]) -> Vec<RGBColor> {
     }
     let mx = reference.iter().map(|p| p.0).sum::<f64>() / n as f64;
     let my = reference.iter().map(|p| p.1).sum::<f64>() / n as f64;
-    let sx = (reference.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>() / n as f64).sqrt().max(1e-12);
-    let sy = (reference.iter().map(|p| (p.1 - my).powi(2)).sum::<f64>() / n as f64).sqrt().max(1e-12);
+    let sx = (reference.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>() / n as f64)
+        .sqrt()
+        .max(1e-12);
+    let sy = (reference.iter().map(|p| (p.1 - my).powi(2)).sum::<f64>() / n as f64)
+        .sqrt()
+        .max(1e-12);
     let polar: Vec<(f64, f64)> = reference
         .iter()
         .map(|p| {
@@ -88,7 +96,11 @@ pub fn seed_colours(reference: &[(f64, f64)]) -> Vec<RGBColor> {
     order.sort_by(|&a, &b| polar[a].1.total_cmp(&polar[b].1));
     let mut rank = vec![0.0; n];
     for (r, &i) in order.iter().enumerate() {
-        rank[i] = if n > 1 { r as f64 / (n - 1) as f64 } else { 0.5 };
+        rank[i] = if n > 1 {
+            r as f64 / (n - 1) as f64
+        } else {
+            0.5
+        };
     }
     polar
         .iter()

@@ -4,7 +4,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text};
+use crate::canvas::{padded_range, render, text, tick};
 use crate::colour::categorical;
 use crate::error::{FigureError, Result, draw_err};
 use crate::scatter::Axes;
@@ -21,8 +21,10 @@ pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
             .flat_map(|c| c.1.iter())
             .filter(|p| p.0.is_finite() && p.1.is_finite())
     };
-    let (x0, x1) = padded_range(finite().map(|p| p.0), 0.0).ok_or(FigureError::Empty { what: WHAT })?;
-    let (y0, y1) = padded_range(finite().map(|p| p.1), 0.06).ok_or(FigureError::Empty { what: WHAT })?;
+    let (x0, x1) =
+        padded_range(finite().map(|p| p.0), 0.0).ok_or(FigureError::Empty { what: WHAT })?;
+    let (y0, y1) =
+        padded_range(finite().map(|p| p.1), 0.06).ok_or(FigureError::Empty { what: WHAT })?;
     render(WHAT, (960, 640), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(&axes.title, text(22))
@@ -33,6 +35,8 @@ pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
             .map_err(draw_err(WHAT))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc(axes.x_label.as_str())
             .y_desc(axes.y_label.as_str())
             .label_style(text(14))
@@ -44,12 +48,16 @@ pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
             let c = categorical(i);
             chart
                 .draw_series(LineSeries::new(
-                    pts.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()),
+                    pts.iter()
+                        .copied()
+                        .filter(|p| p.0.is_finite() && p.1.is_finite()),
                     c.stroke_width(2),
                 ))
                 .map_err(draw_err(WHAT))?
                 .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3))
+                });
         }
         chart
             .configure_series_labels()

@@ -15,6 +15,7 @@ static REGISTERED: OnceLock<bool> = OnceLock::new();
 
 /// Registers the embedded font (idempotent).
 pub fn ensure_font() -> Result<()> {
-    let ok = *REGISTERED.get_or_init(|| register_font(FONT_FAMILY, FontStyle::Normal, FONT_BYTES).is_ok());
+    let ok = *REGISTERED
+        .get_or_init(|| register_font(FONT_FAMILY, FontStyle::Normal, FONT_BYTES).is_ok());
     if ok { Ok(()) } else { Err(FigureError::Font) }
 }

@@ -6,7 +6,7 @@ use image::RgbImage;
 use ndarray::ArrayView2;
 use plotters::prelude::*;
 
-use crate::canvas::{render, text};
+use crate::canvas::{render, text, tick};
 use crate::colour::viridis;
 use crate::error::{FigureError, Result, draw_err};
 
@@ -21,18 +21,20 @@ pub fn distance_heatmap(
     if n == 0 || m == 0 {
         return Err(FigureError::Empty { what: WHAT });
     }
-    if let Some(a) = assignment {
-        if a.len() != n || a.iter().any(|&j| j >= m) {
-            return Err(FigureError::Shape {
-                what: WHAT,
-                detail: format!("assignment must have {n} entries, each < {m}"),
-            });
-        }
+    if let Some(a) = assignment
+        && (a.len() != n || a.iter().any(|&j| j >= m))
+    {
+        return Err(FigureError::Shape {
+            what: WHAT,
+            detail: format!("assignment must have {n} entries, each < {m}"),
+        });
     }
     let (lo, hi) = cost
         .iter()
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     if lo > hi {
         return Err(FigureError::Empty { what: WHAT });
     }
@@ -49,6 +51,8 @@ pub fn distance_heatmap(
             .map_err(draw_err(WHAT))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .disable_mesh()
             .x_desc("teacher sample index i (Phi_K(z_i))")
             .y_desc("student sample index j (G(z_j))")
@@ -93,11 +97,14 @@ pub fn distance_heatmap(
         for s in 0..steps {
             let t0 = s as f64 / steps as f64;
             let y_hi = bottom - ((bottom - top) as f64 * (t0 + 1.0 / steps as f64)) as i32;
-            let y_lo = bottom - ((bottom - top) as f64 * t0) as i32;
-            bar.draw(&Rectangle::new([(8, y_hi), (30, y_lo)], viridis(t0).filled()))
-                .map_err(draw_err(WHAT))?;
+            let y_lo = bottom - ((bottom - top) as f64 * t0) as i32 + 1;
+            bar.draw(&Rectangle::new(
+                [(8, y_hi), (30, y_lo)],
+                viridis(t0).filled(),
+            ))
+            .map_err(draw_err(WHAT))?;
         }
-        bar.draw_text("||.||^2", &text(13), (2, top - 40))
+        bar.draw_text("dist^2", &text(13), (2, top - 40))
             .map_err(draw_err(WHAT))?;
         bar.draw_text(&format!("{hi:.3}"), &text(12), (2, top - 20))
             .map_err(draw_err(WHAT))?;

@@ -4,12 +4,17 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{render, text};
+use crate::canvas::{render, text, tick};
 use crate::colour::CATEGORICAL;
 use crate::error::{FigureError, Result, draw_err};
 
 /// Histogram of `ratios` on `[0, 1]` with `bins` bins and a dashed line at `threshold`.
-pub fn ratio_histogram(ratios: &[f64], threshold: f64, bins: usize, title: &str) -> Result<RgbImage> {
+pub fn ratio_histogram(
+    ratios: &[f64],
+    threshold: f64,
+    bins: usize,
+    title: &str,
+) -> Result<RgbImage> {
     const WHAT: &str = "ratio histogram";
     let vals: Vec<f64> = ratios.iter().copied().filter(|v| v.is_finite()).collect();
     if vals.is_empty() || bins == 0 {
@@ -34,6 +39,8 @@ pub fn ratio_histogram(ratios: &[f64], threshold: f64, bins: usize, title: &str)
             .map_err(draw_err(WHAT))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc("r(y) = ||y - x1(y)|| / ||y - x2(y)||  (x1, x2: nearest, second-nearest training points)")
             .y_desc("number of samples")
             .label_style(text(14))
@@ -44,7 +51,10 @@ pub fn ratio_histogram(ratios: &[f64], threshold: f64, bins: usize, title: &str)
         let w = 1.0 / bins as f64;
         chart
             .draw_series(counts.iter().enumerate().map(|(b, &c)| {
-                Rectangle::new([(b as f64 * w, 0.0), ((b + 1) as f64 * w, c as f64)], bar.mix(0.8).filled())
+                Rectangle::new(
+                    [(b as f64 * w, 0.0), ((b + 1) as f64 * w, c as f64)],
+                    bar.mix(0.8).filled(),
+                )
             }))
             .map_err(draw_err(WHAT))?
             .label(format!("samples (n = {})", vals.len()))
@@ -58,7 +68,9 @@ pub fn ratio_histogram(ratios: &[f64], threshold: f64, bins: usize, title: &str)
             ))
             .map_err(draw_err(WHAT))?
             .label(format!("threshold r = {threshold:.3}: {below} memorised"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], line.stroke_width(3))
+            });
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

@@ -5,7 +5,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text};
+use crate::canvas::{padded_range, render, text, tick};
 use crate::colour::{CATEGORICAL, seed_colours};
 use crate::error::{FigureError, Result, draw_err};
 
@@ -42,9 +42,18 @@ impl Axes {
 
 const PANEL: u32 = 420;
 
-/// Side-by-side panels with shared axes; every seed has one colour, taken from its position in
+/// Side-by-side scatter panels; every seed has one colour, taken from its position in
 /// panel `colour_reference` (so matching colour patterns across panels mean copying).
-pub fn paired_panels(panels: &[Panel], colour_reference: usize, axes: &Axes) -> Result<RgbImage> {
+///
+/// With `shared_axes`, all panels use one range (best when the sets live on the same scale,
+/// e.g. PCA triplets); otherwise each panel is scaled to its own points (e.g. noise `z` next to
+/// data).
+pub fn paired_panels(
+    panels: &[Panel],
+    colour_reference: usize,
+    shared_axes: bool,
+    axes: &Axes,
+) -> Result<RgbImage> {
     const WHAT: &str = "paired panels";
     let n = panels.first().map(|p| p.points.len()).unwrap_or(0);
     if panels.is_empty() || n == 0 {
@@ -61,8 +70,10 @@ pub fn paired_panels(panels: &[Panel], colour_reference: usize, axes: &Axes) -> 
     }
     let colours = seed_colours(panels[colour_reference].points);
     let all = || panels.iter().flat_map(|p| p.points.iter());
-    let (x0, x1) = padded_range(all().map(|p| p.0), 0.05).ok_or(FigureError::Empty { what: WHAT })?;
-    let (y0, y1) = padded_range(all().map(|p| p.1), 0.05).ok_or(FigureError::Empty { what: WHAT })?;
+    let (x0, x1) =
+        padded_range(all().map(|p| p.0), 0.05).ok_or(FigureError::Empty { what: WHAT })?;
+    let (y0, y1) =
+        padded_range(all().map(|p| p.1), 0.05).ok_or(FigureError::Empty { what: WHAT })?;
     let width = PANEL * panels.len() as u32;
     let height = PANEL + 90;
     let point_size = if n > 500 { 2 } else { 3 };
@@ -82,6 +93,14 @@ pub fn paired_panels(panels: &[Panel], colour_reference: usize, axes: &Axes) -> 
         .map_err(draw_err(WHAT))?;
         let areas = body.split_evenly((1, panels.len()));
         for (area, panel) in areas.iter().zip(panels) {
+            let ((x0, x1), (y0, y1)) = if shared_axes {
+                ((x0, x1), (y0, y1))
+            } else {
+                let own = |f: fn(&(f64, f64)) -> f64| {
+                    padded_range(panel.points.iter().map(f), 0.05).unwrap_or((-1.0, 1.0))
+                };
+                (own(|p| p.0), own(|p| p.1))
+            };
             let mut chart = ChartBuilder::on(area)
                 .caption(&panel.title, text(18))
                 .margin(8)
@@ -91,6 +110,8 @@ pub fn paired_panels(panels: &[Panel], colour_reference: usize, axes: &Axes) -> 
                 .map_err(draw_err(WHAT))?;
             chart
                 .configure_mesh()
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick)
                 .x_desc(axes.x_label.as_str())
                 .y_desc(axes.y_label.as_str())
                 .label_style(text(12))
@@ -159,13 +180,19 @@ pub fn scatter_with_line(
             (x0, x1, y0, y1) = (lo, hi, lo, hi);
         }
         ReferenceLine::Horizontal(v) => {
-            y0 = y0.min(v - 0.05 * (y1 - y0));
-            y1 = y1.max(v + 0.05 * (y1 - y0));
+            y0 = y0.min(v);
+            y1 = y1.max(v);
+            // Headroom above the data for the legend.
+            y1 += 0.2 * (y1 - y0);
         }
     }
     let point_colour = CATEGORICAL[0];
     let line_colour = CATEGORICAL[3];
-    let size = if matches!(line, ReferenceLine::Diagonal) { (760, 760) } else { (900, 680) };
+    let size = if matches!(line, ReferenceLine::Diagonal) {
+        (760, 760)
+    } else {
+        (900, 680)
+    };
     render(WHAT, size, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(&axes.title, text(22))
@@ -176,6 +203,8 @@ pub fn scatter_with_line(
             .map_err(draw_err(WHAT))?;
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc(axes.x_label.as_str())
             .y_desc(axes.y_label.as_str())
             .label_style(text(14))
@@ -196,7 +225,12 @@ pub fn scatter_with_line(
             ReferenceLine::Horizontal(v) => vec![(x0, v), (x1, v)],
         };
         chart
-            .draw_series(DashedLineSeries::new(ends, 10, 6, line_colour.stroke_width(3)))
+            .draw_series(DashedLineSeries::new(
+                ends,
+                10,
+                6,
+                line_colour.stroke_width(3),
+            ))
             .map_err(draw_err(WHAT))?
             .label(line_label)
             .legend(move |(a, b)| {
@@ -244,7 +278,12 @@ pub fn displacement_scatter(
 }
 
 /// Paper Fig. 6: `delta(z)` against `D(z)` with the line `delta = 0`.
-pub fn delta_vs_distance(distance_to_train: &[f64], delta: &[f64], k: usize, title: &str) -> Result<RgbImage> {
+pub fn delta_vs_distance(
+    distance_to_train: &[f64],
+    delta: &[f64],
+    k: usize,
+    title: &str,
+) -> Result<RgbImage> {
     scatter_with_line(
         distance_to_train,
         delta,

@@ -45,10 +45,16 @@ fn parse() -> Result<Args, String> {
         }
     }
     if !["mlp", "unet-cpu"].contains(&a.model.as_str()) {
-        return Err(format!("--model must be mlp or unet-cpu, not `{}`", a.model));
+        return Err(format!(
+            "--model must be mlp or unet-cpu, not `{}`",
+            a.model
+        ));
     }
     if !["fused", "reference"].contains(&a.loss.as_str()) {
-        return Err(format!("--loss must be fused or reference, not `{}`", a.loss));
+        return Err(format!(
+            "--loss must be fused or reference, not `{}`",
+            a.loss
+        ));
     }
     let mlp = a.model == "mlp";
     if a.iters == 0 {
@@ -100,7 +106,7 @@ fn main() {
         loss
     };
     for _ in 0..args.warmup {
-        step();
+        let _ = step();
     }
     let t0 = Instant::now();
     let mut last = 0.0;

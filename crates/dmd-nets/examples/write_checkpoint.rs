@@ -36,7 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, t) in &vars {
         t.detach().write_npy(dump.join(format!("{name}.npy")))?;
     }
-    std::fs::write(dump.join("config.json"), serde_json::to_string_pretty(&den.config)?)?;
+    std::fs::write(
+        dump.join("config.json"),
+        serde_json::to_string_pretty(&den.config)?,
+    )?;
     println!(
         "{{\"checkpoint\": {:?}, \"dump\": {:?}, \"tensors\": {}, \"parameters\": {}}}",
         path.display().to_string(),

@@ -22,8 +22,9 @@ fn full_shape(rows: usize, cols: usize, shape: &[i64]) -> Result<Vec<i64>, NetEr
     )))
 }
 
-/// `a` (`[rows, cols]`) as an f32 tensor `[rows, ...shape]` on `device` (see [`full_shape`]
-/// rules: `shape` is the per-sample shape, or the full shape).
+/// `a` (`[rows, cols]`) as an f32 tensor `[rows, ...shape]` on `device`. `shape` is the
+/// per-sample shape (`[dim]`, `[C, H, W]`, product = `cols`) or the full shape `[rows, ...]`;
+/// anything else is an [`NetError::InvalidInput`].
 pub fn try_array_to_tensor(
     a: ArrayView2<f32>,
     shape: &[i64],

@@ -47,11 +47,10 @@ pub fn edm_loss(
     };
     let f = den.raw().forward_raw(&x_in, &c.c_noise, labels, train);
     let b = y.size()[0];
-    let per_sample = (f.to_kind(Kind::Float) - target).square().reshape([b, -1]).sum_dim_intlist(
-        [1i64].as_slice(),
-        false,
-        Kind::Float,
-    );
+    let per_sample = (f.to_kind(Kind::Float) - target)
+        .square()
+        .reshape([b, -1])
+        .sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
     per_sample.mean(Kind::Float)
 }
 

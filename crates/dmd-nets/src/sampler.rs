@@ -103,3 +103,18 @@ pub fn sample_with(
     }
     x
 }
+
+/// [`sample`] after checking that `z` (`[N, ...data_shape]`) and `labels` fit the denoiser, so
+/// user data gives an error instead of a libtorch panic.
+pub fn try_sample(
+    den: &Denoiser,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    steps: usize,
+    solver: Solver,
+    chunk: i64,
+) -> Result<Tensor, crate::error::NetError> {
+    let sigma = Tensor::full([1], crate::karras::SIGMA_MAX, (Kind::Float, z.device()));
+    den.check_inputs(z, &sigma, labels)?;
+    Ok(sample(den, z, labels, steps, solver, chunk))
+}

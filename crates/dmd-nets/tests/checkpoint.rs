@@ -78,7 +78,10 @@ fn expect_checkpoint_error(path: &Path, needle: &str) {
     match Denoiser::load(path, Device::Cpu) {
         Err(e @ NetError::Checkpoint { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains(&path.display().to_string()), "names the file: {msg}");
+            assert!(
+                msg.contains(&path.display().to_string()),
+                "names the file: {msg}"
+            );
             assert!(msg.contains(needle), "expected `{needle}` in: {msg}");
         }
         Err(e) => panic!("wrong error kind: {e}"),
@@ -91,7 +94,10 @@ fn truncated_and_garbage_files_are_rejected() {
     tch::manual_seed(2);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
-    Denoiser::new(&cond_mlp(), Device::Cpu).unwrap().save(&path).unwrap();
+    Denoiser::new(&cond_mlp(), Device::Cpu)
+        .unwrap()
+        .save(&path)
+        .unwrap();
     let bytes = std::fs::read(&path).unwrap();
 
     let cut = dir.path().join("cut.safetensors");

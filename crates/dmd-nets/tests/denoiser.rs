@@ -178,3 +178,42 @@ fn fused_edm_loss_equals_the_reference_form() {
     assert!(a.is_finite() && a > 0.0);
     assert!((a - b).abs() <= 1e-4 * b, "{a} vs {b}");
 }
+
+#[test]
+fn bad_inputs_and_configs_give_errors() {
+    use dmd_nets::sampler::try_sample;
+    tch::manual_seed(9);
+    let den = mlp(4, 2);
+    let z = Tensor::randn([3, 5], (Kind::Float, Device::Cpu));
+    let e = try_sample(&den, &z, None, 2, Solver::Euler, 8).unwrap_err();
+    assert!(e.to_string().contains("expected [B, 4]"), "{e}");
+    let z = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
+    assert!(try_sample(&den, &z, None, 2, Solver::Euler, 8).is_err());
+    let y = Tensor::from_slice(&[0i64, 1, 1]);
+    assert_eq!(
+        try_sample(&den, &z, Some(&y), 2, Solver::Heun, 2)
+            .unwrap()
+            .size(),
+        vec![3, 4]
+    );
+    for bad in [
+        MlpConfig {
+            fourier_dim: 31,
+            ..MlpConfig::new(4)
+        },
+        MlpConfig {
+            dim: 0,
+            ..MlpConfig::new(4)
+        },
+        MlpConfig {
+            dropout: 1.0,
+            ..MlpConfig::new(4)
+        },
+    ] {
+        let e = Denoiser::new(&NetConfig::Mlp(bad), Device::Cpu).unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid network config: mlp:"),
+            "{e}"
+        );
+    }
+}

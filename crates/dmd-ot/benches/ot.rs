@@ -6,7 +6,7 @@
 mod common;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use dmd_ot::{solve_assignment, sq_euclidean_cost};
+use dmd_ot::{SinkhornConfig, sinkhorn, solve_assignment, sq_euclidean_cost};
 use std::time::Duration;
 
 fn sizes() -> Vec<usize> {
@@ -41,5 +41,28 @@ fn bench_assignment(cr: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_assignment);
+/// Ten Sinkhorn iterations at a fixed eps (5% of the cost spread), setup included.
+fn bench_sinkhorn(cr: &mut Criterion) {
+    let mut group = cr.benchmark_group("sinkhorn_10_iters");
+    group.sample_size(10);
+    for d in [4usize, 1024] {
+        for n in sizes() {
+            let (phi, g) = common::point_sets(n, d, 0);
+            let c = sq_euclidean_cost(phi.view(), g.view());
+            let cfg = SinkhornConfig {
+                max_iter: 10,
+                tol: 1e-300,
+                epsilon_rel: 0.05,
+                initial_epsilon_rel: 0.05,
+                ..SinkhornConfig::default()
+            };
+            group.bench_with_input(BenchmarkId::new(format!("d{d}"), n), &n, |b, _| {
+                b.iter(|| sinkhorn(c.view(), &cfg).expect("finite cost"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_assignment, bench_sinkhorn);
 criterion_main!(benches);

@@ -110,10 +110,7 @@ impl Assignment {
                 }
                 (mn, sc)
             })
-            .reduce(
-                || (f64::INFINITY, 0.0),
-                |a, b| (a.0.min(b.0), a.1.max(b.1)),
-            );
+            .reduce(|| (f64::INFINITY, 0.0), |a, b| (a.0.min(b.0), a.1.max(b.1)));
         let mut max_on = 0.0f64;
         let mut primal = 0.0f64;
         if is_permutation {

@@ -122,10 +122,12 @@ fn gemm_cost(x: ArrayView2<f32>, y: ArrayView2<f32>) -> Array2<f64> {
             faer::Par::rayon(0),
         );
     }
-    c.par_chunks_mut(m).zip(xn.par_iter()).for_each(|(row, &xi)| {
-        for (cij, &yj) in row.iter_mut().zip(&yn) {
-            *cij = (*cij + xi + yj).max(0.0);
-        }
-    });
+    c.par_chunks_mut(m)
+        .zip(xn.par_iter())
+        .for_each(|(row, &xi)| {
+            for (cij, &yj) in row.iter_mut().zip(&yn) {
+                *cij = (*cij + xi + yj).max(0.0);
+            }
+        });
     Array2::from_shape_vec((n, m), c).expect("shape matches buffer length")
 }

@@ -32,7 +32,6 @@ impl LapState {
             v,
         }
     }
-
 }
 
 /// Column reduction and reduction transfer (JV's initialisation). Returns the state and the free rows.
@@ -216,7 +215,9 @@ pub(crate) fn augment(c: &[f64], st: &mut LapState, ws: &mut Workspace, f: usize
         if lo == up {
             last = lo;
             min = d[cols[up]];
-            for k in up..n {
+            // `up` moves inside the loop; the scan still covers the range fixed at its start
+            let start = up;
+            for k in start..n {
                 let j = cols[k];
                 let dj = d[j];
                 if dj <= min {
@@ -270,9 +271,7 @@ pub(crate) fn augment(c: &[f64], st: &mut LapState, ws: &mut Workspace, f: usize
     loop {
         let i = pred[j];
         st.y[j] = i;
-        let next = st.x[i];
-        st.x[i] = j;
-        j = next;
+        std::mem::swap(&mut st.x[i], &mut j);
         if i == f {
             break;
         }

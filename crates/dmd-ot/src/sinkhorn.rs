@@ -34,6 +34,8 @@ pub struct SinkhornConfig {
     pub scaling_factor: f64,
     /// Iterations per intermediate stage (before the target `eps` is reached).
     pub stage_iters: usize,
+    /// First-stage `eps` relative to the spread of `C` (never below the target `eps`).
+    pub initial_epsilon_rel: f64,
 }
 
 impl Default for SinkhornConfig {
@@ -45,6 +47,7 @@ impl Default for SinkhornConfig {
             max_iter: 10_000,
             scaling_factor: 0.5,
             stage_iters: 20,
+            initial_epsilon_rel: 1.0,
         }
     }
 }
@@ -88,7 +91,7 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
     let mean = c.par_iter().sum::<f64>() / nm;
     let var = c.par_iter().map(|&x| (x - mean) * (x - mean)).sum::<f64>() / nm;
     let spread = var.sqrt();
-    if config.epsilon.is_none() && !(spread > 0.0) {
+    if config.epsilon.is_none() && (spread.is_nan() || spread <= 0.0) {
         return Err(OtError::InvalidParameter {
             name: "epsilon",
             value: 0.0,
@@ -112,7 +115,7 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
     let mut r = vec![0.0f32; n * m];
     let mut f = vec![0.0f64; n];
     let mut g = vec![0.0f64; m];
-    let mut eps = spread.max(eps_target);
+    let mut eps = (config.initial_epsilon_rel * spread).max(eps_target);
     let mut iterations = 0usize;
     let mut stage_iter = 0usize;
     let mut err = f64::INFINITY;
@@ -120,34 +123,63 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
     absorb(&c, m, cmin, &mut big_f, &mut big_g, &mut f, &mut g, &mut r);
     while iterations < config.max_iter {
         let inv_eps = (1.0 / eps) as f32;
-        // f-update (rows); s_i is the row sum of the current plan
+        // One fused pass over R per iteration: for each row, the plan entries
+        // E_ij = exp((f_i + g_j - R_ij) / eps) give the row sum s_i and the f-update; the updated
+        // row is E_ij * exp((f_i' - f_i) / eps), whose column sums t_j drive the g-update.
         let (gs, gw) = split_potential(&g, eps);
-        let row_err: f64 = r
-            .par_chunks(m)
-            .zip(f.par_iter_mut())
-            .map(|(row, fi)| {
-                let fs = *fi as f32;
-                let s = simd::row_exp_sum(fs, &gs, &gw, row, inv_eps)
-                    * ((*fi - f64::from(fs)) / eps).exp();
-                let e = (s - a).abs();
-                let delta = if s > 0.0 && s.is_finite() {
-                    eps * (log_a - s.ln())
-                } else {
-                    exact_row_update(*fi, &g, row, eps, log_a)
-                };
-                *fi += delta;
-                e
-            })
-            .sum();
-        // g-update (columns), accumulated row by row in per-thread buffers
-        let (fs, fw) = split_potential(&f, eps);
-        let (gs, _) = split_potential(&g, eps);
-        let t: Vec<f64> = column_sums(&r, m, &fs, &fw, &gs, inv_eps)
-            .iter()
-            .zip(&g)
-            .zip(&gs)
-            .map(|((&tj, &gj), &gsj)| tj * ((gj - f64::from(gsj)) / eps).exp())
-            .collect();
+        let pass = r
+            .par_chunks(m * ROW_BLOCK)
+            .zip(f.par_chunks_mut(ROW_BLOCK))
+            .fold(
+                || FusedPass::new(m),
+                |mut st, (rows, fblock)| {
+                    st.blk.fill(0.0);
+                    for (row, fi) in rows.chunks(m).zip(fblock.iter_mut()) {
+                        let fs = *fi as f32;
+                        let s = simd::row_exp_sum(fs, &gs, &gw, row, inv_eps, &mut st.tmp)
+                            * ((*fi - f64::from(fs)) / eps).exp();
+                        st.err += (s - a).abs();
+                        if s > 0.0 && s.is_finite() {
+                            *fi += eps * (log_a - s.ln());
+                            let scale = ((*fi - f64::from(fs)) / eps).exp() as f32;
+                            simd::axpy_f32(&mut st.blk, scale, &st.tmp);
+                        } else {
+                            *fi += exact_row_update(*fi, &g, row, eps, log_a);
+                            st.exact_rows = true;
+                        }
+                    }
+                    for (t, &bv) in st.tot.iter_mut().zip(&st.blk) {
+                        *t += f64::from(bv);
+                    }
+                    st
+                },
+            )
+            .reduce(
+                || FusedPass::new(0),
+                |x, y| {
+                    if x.tot.is_empty() {
+                        y
+                    } else if y.tot.is_empty() {
+                        x
+                    } else {
+                        x.merge(y)
+                    }
+                },
+            );
+        let row_err = pass.err;
+        let t: Vec<f64> = if pass.exact_rows || pass.tot.len() != m {
+            // a row needed the exact update: recompute the column sums from scratch
+            let (fs, fw) = split_potential(&f, eps);
+            let (gs, _) = split_potential(&g, eps);
+            column_sums(&r, m, &fs, &fw, &gs, inv_eps)
+                .iter()
+                .zip(&g)
+                .zip(&gs)
+                .map(|((&tj, &gj), &gsj)| tj * ((gj - f64::from(gsj)) / eps).exp())
+                .collect()
+        } else {
+            pass.tot
+        };
         let mut fallback = false;
         for (gj, &tj) in g.iter_mut().zip(&t) {
             if tj > 0.0 && tj.is_finite() {
@@ -179,19 +211,17 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
         .zip(&f)
         .map(|(&bf, &fi)| bf + fi + cmin)
         .collect();
-    let g_out: Vec<f64> = big_g
-        .iter()
-        .zip(&g)
-        .map(|(&bg, &gj)| bg + gj)
-        .collect();
-    let transport: f64 = c
+    let g_out: Vec<f64> = big_g.iter().zip(&g).map(|(&bg, &gj)| bg + gj).collect();
+    // <P, C> with P built from the same residual representation the iterations used
+    let inv_eps = (1.0 / eps) as f32;
+    let (gs, gw) = split_potential(&g, eps);
+    let transport: f64 = r
         .par_chunks(m)
-        .zip(f_out.par_iter())
-        .map(|(row, &fi)| {
-            row.iter()
-                .zip(&g_out)
-                .map(|(&cij, &gj)| ((fi + gj - cij) / eps).exp() * cij)
-                .sum::<f64>()
+        .zip(c.par_chunks(m))
+        .zip(f.par_iter())
+        .map(|((row, crow), &fi)| {
+            let fs = fi as f32;
+            simd::row_exp_dot(fs, &gs, &gw, row, crow, inv_eps) * ((fi - f64::from(fs)) / eps).exp()
         })
         .sum();
     Ok(SinkhornResult {
@@ -206,7 +236,13 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
 }
 
 fn validate(config: &SinkhornConfig) -> Result<(), OtError> {
-    let checks: [(&'static str, f64, bool, &'static str); 4] = [
+    let checks: [(&'static str, f64, bool, &'static str); 5] = [
+        (
+            "initial_epsilon_rel",
+            config.initial_epsilon_rel,
+            config.initial_epsilon_rel > 0.0 && config.initial_epsilon_rel.is_finite(),
+            "must be finite and > 0",
+        ),
         (
             "epsilon_rel",
             config.epsilon_rel,
@@ -273,6 +309,44 @@ fn absorb(
                 *rij = (cij - cmin - fi - gj) as f32;
             }
         });
+}
+
+/// Rows per block of the fused pass (column sums are accumulated in `f32` within a block).
+const ROW_BLOCK: usize = 64;
+
+/// Per-thread state of the fused row/column pass.
+struct FusedPass {
+    /// L1 row-marginal error accumulated so far.
+    err: f64,
+    /// Column sums of the updated plan (f64 across blocks).
+    tot: Vec<f64>,
+    /// Column sums within the current block (f32).
+    blk: Vec<f32>,
+    /// One row of plan entries.
+    tmp: Vec<f32>,
+    /// Whether some row needed the exact (max-shifted) update.
+    exact_rows: bool,
+}
+
+impl FusedPass {
+    fn new(m: usize) -> Self {
+        Self {
+            err: 0.0,
+            tot: vec![0.0; m],
+            blk: vec![0.0; m],
+            tmp: vec![0.0; m],
+            exact_rows: false,
+        }
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.err += other.err;
+        self.exact_rows |= other.exact_rows;
+        for (a, b) in self.tot.iter_mut().zip(&other.tot) {
+            *a += b;
+        }
+        self
+    }
 }
 
 /// Splits `f64` potentials into `f32` values and `f32` weights `exp((p - p_f32) / eps)` that carry

@@ -103,7 +103,12 @@ fn assert_certified(c: &Array2<f64>, method: Method) -> f64 {
         assert!(!seen[j], "column {j} used twice");
         seen[j] = true;
     }
-    let total: f64 = a.row_to_col.iter().enumerate().map(|(i, &j)| c[[i, j]]).sum();
+    let total: f64 = a
+        .row_to_col
+        .iter()
+        .enumerate()
+        .map(|(i, &j)| c[[i, j]])
+        .sum();
     let scale = c.iter().fold(1.0f64, |m, &x| m.max(x.abs()));
     let tol = 1e-9 * scale;
     assert!((total - a.total_cost).abs() <= tol * n as f64);
@@ -213,16 +218,57 @@ fn high_dimensional_clustered_costs_match_hungarian() {
     let reference = hungarian(&c);
     for m in METHODS {
         let got = assert_certified(&c, m);
-        assert!((got - reference).abs() <= 1e-9 * reference, "{m:?}: {got} vs {reference}");
+        assert!(
+            (got - reference).abs() <= 1e-9 * reference,
+            "{m:?}: {got} vs {reference}"
+        );
+    }
+}
+
+#[test]
+fn large_offsets_and_tiny_ranges_terminate_exactly() {
+    // potentials near 1e12 with a range of 1e-3: bidding must not stall on rounding, and the
+    // optimum must be found up to the resolution f64 has at that offset
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (n, offset, width) in [(6usize, 1e12, 1e-3), (7, -1e9, 1.0), (200, 1e8, 1e-2)] {
+        let c = Array2::from_shape_fn((n, n), |_| offset + width * rng.random::<f64>());
+        // the same matrix without the offset (exact: Sterbenz), on which the optimum is unchanged
+        let c0 = c.mapv(|x| x - offset);
+        let reference = if n <= 8 {
+            brute_force(&c0)
+        } else {
+            hungarian(&c0)
+        };
+        let resolution = 64.0 * f64::EPSILON * offset.abs() * n as f64;
+        for m in METHODS {
+            let a = solve_assignment_with(c.view(), m).expect("valid");
+            assert!(a.certificate(c.view()).expect("shape").is_optimal(1e-9));
+            let got: f64 = a
+                .row_to_col
+                .iter()
+                .enumerate()
+                .map(|(i, &j)| c0[[i, j]])
+                .sum();
+            assert!(
+                (got - reference).abs() <= resolution + 1e-12,
+                "{m:?} n={n}: {got} vs {reference}"
+            );
+        }
     }
 }
 
 #[test]
 fn rejects_bad_cost_matrices() {
     let empty = Array2::<f64>::zeros((0, 0));
-    assert!(matches!(solve_assignment(empty.view()), Err(OtError::Empty { .. })));
+    assert!(matches!(
+        solve_assignment(empty.view()),
+        Err(OtError::Empty { .. })
+    ));
     let rect = Array2::<f64>::zeros((2, 3));
-    assert!(matches!(solve_assignment(rect.view()), Err(OtError::ShapeMismatch { .. })));
+    assert!(matches!(
+        solve_assignment(rect.view()),
+        Err(OtError::ShapeMismatch { .. })
+    ));
     let mut nan = Array2::<f64>::zeros((3, 3));
     nan[[1, 2]] = f64::NAN;
     match solve_assignment(nan.view()) {
@@ -231,7 +277,10 @@ fn rejects_bad_cost_matrices() {
     }
     let mut inf = Array2::<f64>::zeros((3, 3));
     inf[[0, 0]] = f64::INFINITY;
-    assert!(matches!(solve_assignment(inf.view()), Err(OtError::NonFinite { .. })));
+    assert!(matches!(
+        solve_assignment(inf.view()),
+        Err(OtError::NonFinite { .. })
+    ));
 }
 
 #[test]

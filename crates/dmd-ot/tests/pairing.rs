@@ -1,6 +1,8 @@
 //! Invariants of the pairing inefficiency Delta_E (paper Definition 1) and its error cases.
 
-use dmd_ot::{OtError, PairingInefficiency, pairing_inefficiency, solve_assignment, sq_euclidean_cost};
+use dmd_ot::{
+    OtError, PairingInefficiency, pairing_inefficiency, solve_assignment, sq_euclidean_cost,
+};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -24,8 +26,13 @@ fn delta_e_is_non_negative_and_consistent() {
         assert_eq!(p.n, n);
         // E_OT is the mean cost of the returned assignment, E_rand the mean of the cost matrix
         let c = sq_euclidean_cost(phi.view(), g.view());
-        let mean_assigned =
-            p.assignment.iter().enumerate().map(|(i, &j)| c[[i, j]]).sum::<f64>() / n as f64;
+        let mean_assigned = p
+            .assignment
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| c[[i, j]])
+            .sum::<f64>()
+            / n as f64;
         assert!((mean_assigned - p.e_ot).abs() <= 1e-9 * p.e_ot);
         assert!((c.mean().expect("non-empty") - p.e_rand).abs() <= 1e-9 * p.e_rand);
         assert!(p.e_ot <= p.e_rand * (1.0 + 1e-12));
@@ -113,21 +120,36 @@ fn input_errors_are_typed() {
         Err(OtError::ShapeMismatch { .. })
     ));
     let e = Array2::<f32>::zeros((0, 3));
-    assert!(matches!(pairing_inefficiency(e.view(), e.view()), Err(OtError::Empty { .. })));
+    assert!(matches!(
+        pairing_inefficiency(e.view(), e.view()),
+        Err(OtError::Empty { .. })
+    ));
     let mut nan = Array2::<f32>::ones((5, 3));
     nan[[2, 1]] = f32::NAN;
     match pairing_inefficiency(a.view(), nan.view()) {
-        Err(OtError::NonFinite { what: "g", row: 2, col: 1, .. }) => {}
+        Err(OtError::NonFinite {
+            what: "g",
+            row: 2,
+            col: 1,
+            ..
+        }) => {}
         other => panic!("expected NonFinite in g at (2, 1), got {other:?}"),
     }
     let mut inf = Array2::<f32>::ones((5, 3));
     inf[[0, 2]] = f32::NEG_INFINITY;
     match pairing_inefficiency(inf.view(), a.view()) {
-        Err(OtError::NonFinite { what: "phi", row: 0, col: 2, .. }) => {}
+        Err(OtError::NonFinite {
+            what: "phi",
+            row: 0,
+            col: 2,
+            ..
+        }) => {}
         other => panic!("expected NonFinite in phi at (0, 2), got {other:?}"),
     }
     // error messages say what to do
-    let msg = pairing_inefficiency(a.view(), b.view()).unwrap_err().to_string();
+    let msg = pairing_inefficiency(a.view(), b.view())
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("same dimension"), "{msg}");
 }
 

@@ -17,8 +17,16 @@ fn cost(seed: u64, n: usize, d: usize) -> Array2<f64> {
 fn marginal_errors(c: &Array2<f64>, f: &[f64], g: &[f64], eps: f64) -> (f64, f64) {
     let (n, m) = c.dim();
     let p = Array2::from_shape_fn((n, m), |(i, j)| ((f[i] + g[j] - c[[i, j]]) / eps).exp());
-    let rows: f64 = p.rows().into_iter().map(|r| (r.sum() - 1.0 / n as f64).abs()).sum();
-    let cols: f64 = p.columns().into_iter().map(|col| (col.sum() - 1.0 / m as f64).abs()).sum();
+    let rows: f64 = p
+        .rows()
+        .into_iter()
+        .map(|r| (r.sum() - 1.0 / n as f64).abs())
+        .sum();
+    let cols: f64 = p
+        .columns()
+        .into_iter()
+        .map(|col| (col.sum() - 1.0 / m as f64).abs())
+        .sum();
     (rows, cols)
 }
 
@@ -32,7 +40,10 @@ fn converges_with_correct_marginals() {
         let (rows, cols) = marginal_errors(&c, &res.f, &res.g, res.epsilon);
         assert!(rows < 1e-4 && cols < 1e-4, "d={d}: {rows} {cols}");
         let exact = solve_assignment(c.view()).expect("valid").mean_cost();
-        assert!(res.cost >= exact * (1.0 - 1e-6), "entropic plan below the optimum");
+        assert!(
+            res.cost >= exact * (1.0 - 1e-6),
+            "entropic plan below the optimum"
+        );
     }
 }
 
@@ -79,12 +90,18 @@ fn parameter_and_input_errors() {
     };
     assert!(matches!(
         sinkhorn(c.view(), &bad),
-        Err(OtError::InvalidParameter { name: "scaling_factor", .. })
+        Err(OtError::InvalidParameter {
+            name: "scaling_factor",
+            ..
+        })
     ));
     let constant = Array2::from_elem((4, 4), 2.0);
     assert!(matches!(
         sinkhorn(constant.view(), &SinkhornConfig::default()),
-        Err(OtError::InvalidParameter { name: "epsilon", .. })
+        Err(OtError::InvalidParameter {
+            name: "epsilon",
+            ..
+        })
     ));
     let abs = SinkhornConfig {
         epsilon: Some(0.5),
@@ -93,8 +110,14 @@ fn parameter_and_input_errors() {
     let res = sinkhorn(constant.view(), &abs).expect("absolute eps works on constant costs");
     assert!((res.cost - 2.0).abs() < 1e-6);
     let empty = Array2::<f64>::zeros((0, 4));
-    assert!(matches!(sinkhorn(empty.view(), &abs), Err(OtError::Empty { .. })));
+    assert!(matches!(
+        sinkhorn(empty.view(), &abs),
+        Err(OtError::Empty { .. })
+    ));
     let mut nan = c.clone();
     nan[[0, 0]] = f64::NAN;
-    assert!(matches!(sinkhorn(nan.view(), &abs), Err(OtError::NonFinite { .. })));
+    assert!(matches!(
+        sinkhorn(nan.view(), &abs),
+        Err(OtError::NonFinite { .. })
+    ));
 }

@@ -35,6 +35,10 @@ pub struct EvalConfig {
     /// remaining distribution gap `(SW2(G, Phi_K) - floor) / (SW2(Phi_1, Phi_K) - floor)` is at
     /// most this fraction.
     pub fit_gap_max: f64,
+    /// MNIST only: epochs of the feature classifier behind the classifier Frechet distance.
+    pub classifier_epochs: usize,
+    /// MNIST only: training images of the classifier (omit for all 60,000).
+    pub classifier_train_size: Option<usize>,
 }
 
 impl Default for EvalConfig {
@@ -53,6 +57,8 @@ impl Default for EvalConfig {
             n_memorisation: 2000,
             chunk: 500,
             fit_gap_max: 0.2,
+            classifier_epochs: 2,
+            classifier_train_size: None,
         }
     }
 }

@@ -40,6 +40,10 @@ pub struct ExperimentConfig {
     pub data: DatasetSpec,
     /// EDM teacher training.
     pub teacher: TeacherConfig,
+    /// A trained teacher to use instead of training one (a dmd-nets checkpoint; relative to
+    /// `DMD_HOME` unless absolute). The `[teacher]` section then only describes its network.
+    #[serde(default)]
+    pub teacher_checkpoint: Option<PathBuf>,
     /// Teacher snapshots (iteration counts) to distil from; empty = the final teacher only.
     #[serde(default)]
     pub distill_from: Vec<u64>,

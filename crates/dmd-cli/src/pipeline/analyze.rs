@@ -7,7 +7,7 @@
 use anyhow::{Context, Result, bail};
 use dmd_analysis::{
     BootstrapConfig, BootstrapInterval, CorrelationReport, DisplacementPairs, MemorisationSummary,
-    NnConfig, Pca, bootstrap_interval, frechet_distance_pca, nearest_neighbours,
+    NnConfig, Pca, bootstrap_interval, nearest_neighbours,
     sliced_wasserstein2,
 };
 use dmd_data::SupportReport;
@@ -17,8 +17,14 @@ use ndarray::{Array2, ArrayView2, Axis, s};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
 use crate::store;
+
+/// Per-seed measurements saved beside `metrics.json` for the figures: `[n, 1]` columns
+/// `teacher_one_step`, `student`, `delta`, `distance_to_train`, `memorisation_ratio`,
+/// `nearest_train_index`.
+pub const PER_SEED: &str = "per_seed.safetensors";
 
 /// The sample sets of one student, as stored by the pipeline.
 #[derive(Debug)]
@@ -33,8 +39,6 @@ pub struct AnalysisInput {
     pub phi_k_indep: Array2<f32>,
     /// `G(z)`.
     pub g: Array2<f32>,
-    /// Class labels, when conditional.
-    pub labels: Option<Array2<f32>>,
 }
 
 impl AnalysisInput {
@@ -42,7 +46,7 @@ impl AnalysisInput {
     pub fn load(teacher_samples: &Path, student_samples: &Path) -> Result<Self> {
         let mut t = store::load_arrays(teacher_samples)?;
         let mut s = store::load_arrays(student_samples)?;
-        let mut take = |m: &mut std::collections::HashMap<String, Array2<f32>>, k: &str, f: &Path| {
+        let take = |m: &mut std::collections::HashMap<String, Array2<f32>>, k: &str, f: &Path| {
             m.remove(k)
                 .with_context(|| format!("{} has no `{k}` array; delete it to recompute", f.display()))
         };
@@ -51,7 +55,6 @@ impl AnalysisInput {
             phi_k: take(&mut t, "phi_k", teacher_samples)?,
             phi_fine: take(&mut t, "phi_fine", teacher_samples)?,
             phi_k_indep: take(&mut t, "phi_k_indep", teacher_samples)?,
-            labels: t.remove("labels"),
             g: take(&mut s, "g", student_samples)?,
         })
     }
@@ -103,7 +106,12 @@ pub struct FitSummary {
     /// `(SW2(G) - floor) / (SW2(Phi_1) - floor)`: the fraction of the initial distribution gap
     /// left (0 = matched to the noise floor, 1 = not moved).
     pub gap_remaining: f64,
-    /// `gap_remaining <= eval.fit_gap_max`: only then is a Delta_E read as copying/remapping.
+    /// `converged`, `not converged`, or `no gap` (Phi_1 already matches Phi_K within twice
+    /// the noise floor, so the student had nothing to learn and its Delta_E says nothing about
+    /// distillation).
+    pub status: String,
+    /// `status == "converged"`: the initial gap was real (`SW2(Phi_1) > 2 floor`) and
+    /// `gap_remaining <= eval.fit_gap_max`. Only then is a Delta_E read as copying/remapping.
     pub converged: bool,
     /// Frechet distance in the teacher's leading PCA space: student, start, floor.
     pub frechet_pca: dmd_analysis::FrechetReport,
@@ -152,10 +160,15 @@ pub struct StudentMetrics {
     pub memorisation: Option<MemorisationSummary>,
     /// `delta(z)` statistics and its correlation with `D(z)` (paper Sec. 4.2.1).
     pub displacement: dmd_analysis::DisplacementSummary,
-    /// Explained variance of the teacher samples' two leading components.
+    /// Explained-variance ratios of the teacher samples' two leading components.
     pub pca_explained_variance: Vec<f64>,
     /// Toy data only: fractions on the support.
     pub support: Option<SupportSummary>,
+    /// MNIST only: Frechet distance in the feature space of the trained MNIST classifier
+    /// (an FID for 32x32 digits): student, start, floor.
+    pub frechet_classifier: Option<dmd_analysis::FrechetReport>,
+    /// MNIST only: the feature classifier's test accuracy.
+    pub classifier_test_accuracy: Option<f64>,
 }
 
 /// Measures one student and writes `snap_dir/metrics.json` (skipped when it exists).
@@ -164,10 +177,12 @@ pub fn analyze(
     snapshot: u64,
     input: &AnalysisInput,
     data: &TrainData,
+    classifier: Option<&(Classifier, f64)>,
     snap_dir: &Path,
 ) -> Result<StudentMetrics> {
     let path = snap_dir.join("metrics.json");
-    if path.is_file() {
+    let per_seed_path = snap_dir.join(PER_SEED);
+    if path.is_file() && per_seed_path.is_file() {
         let text = std::fs::read_to_string(&path)?;
         if let Ok(m) = serde_json::from_str::<StudentMetrics>(&text) {
             return Ok(m);
@@ -200,24 +215,42 @@ pub fn analyze(
     let sw2_teacher_one_step = sw(phi_1.view(), phi_k.view())?;
     let sw2_floor = sw(phi_k_indep.view(), phi_k.slice(s![..m, ..]))?;
     let gap_remaining = (sw2_student - sw2_floor).max(0.0) / (sw2_teacher_one_step - sw2_floor).max(f64::MIN_POSITIVE);
+    // One PCA of the teacher samples serves the Frechet distance (leading `pca_dims`
+    // components) and the explained-variance summary (first two).
     let pca_dims = phi_k.ncols().min(32).min(n.saturating_sub(1)).max(1);
-    let fd = |a: ArrayView2<f32>| frechet_distance_pca(phi_k.view(), a, pca_dims);
+    let pca = Pca::fit(phi_k.view(), pca_dims)?;
+    let project = |a: ArrayView2<f32>| -> Result<Array2<f32>> { Ok(pca.project(a)?.mapv(|v| v as f32)) };
+    let (qk, qg, q1, qi) = (
+        project(phi_k.view())?,
+        project(g.view())?,
+        project(phi_1.view())?,
+        project(phi_k_indep.view())?,
+    );
+    let fd = |a: &Array2<f32>, b: ArrayView2<f32>| dmd_analysis::frechet_distance(a.view(), b);
     let frechet_pca = dmd_analysis::FrechetReport {
         space: format!("pca-{pca_dims}"),
-        student: fd(g.view())?,
-        teacher_one_step: Some(fd(phi_1.view())?),
-        floor: Some(frechet_distance_pca(phi_k.slice(s![..m, ..]), phi_k_indep.view(), pca_dims)?),
+        student: fd(&qg, qk.view())?,
+        teacher_one_step: Some(fd(&q1, qk.view())?),
+        floor: Some(fd(&qi, qk.slice(s![..m, ..]))?),
     };
     let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
     let moved = dmd_analysis::row_distances(g.view(), phi_1.view())?;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let moved_from_init = mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE);
+    let status = if sw2_teacher_one_step <= 2.0 * sw2_floor {
+        "no gap"
+    } else if gap_remaining <= e.fit_gap_max {
+        "converged"
+    } else {
+        "not converged"
+    };
     let fit = FitSummary {
         sw2_student,
         sw2_teacher_one_step,
         sw2_floor,
         gap_remaining,
-        converged: gap_remaining <= e.fit_gap_max,
+        status: status.into(),
+        converged: status == "converged",
         frechet_pca,
         moved_from_init,
     };
@@ -234,9 +267,6 @@ pub fn analyze(
         fraction_closer: pairs.fraction_closer(),
         delta_vs_distance_to_train: correlation,
     };
-    let n_pca = e.n_pca.min(input.phi_k.nrows());
-    let pca = Pca::fit(input.phi_k.slice(s![..n_pca, ..]), 2.min(input.phi_k.ncols()))?;
-
     let support = match cfg.data.as_toy() {
         Some(_) => {
             let tol = dmd_data::DEFAULT_OFF_PLANE_TOL;
@@ -254,6 +284,22 @@ pub fn analyze(
         None => None,
     };
 
+    let (frechet_classifier, classifier_test_accuracy) = match classifier {
+        Some((c, acc)) => {
+            let f = |a: &Array2<f32>| c.features_of(a.view());
+            let (fk, fg, f1, fi) = (f(&phi_k), f(&g), f(&phi_1), f(&phi_k_indep));
+            let fd = |a: &Array2<f32>, b: &Array2<f32>| dmd_analysis::frechet_distance(a.view(), b.view());
+            let report = dmd_analysis::FrechetReport {
+                space: "mnist-classifier".into(),
+                student: fd(&fg, &fk)?,
+                teacher_one_step: Some(fd(&f1, &fk)?),
+                floor: Some(fd(&fi, &fk.slice(s![..m, ..]).to_owned())?),
+            };
+            (Some(report), Some(*acc))
+        }
+        None => (None, None),
+    };
+
     let metrics = StudentMetrics {
         experiment: cfg.name.clone(),
         snapshot,
@@ -267,10 +313,26 @@ pub fn analyze(
         fit,
         memorisation,
         displacement,
-        pca_explained_variance: pca.explained_variance_ratio(),
+        pca_explained_variance: pca.explained_variance_ratio().into_iter().take(2).collect(),
         support,
+        frechet_classifier,
+        classifier_test_accuracy,
     };
     std::fs::create_dir_all(snap_dir)?;
+    let col = |v: &[f64]| Array2::from_shape_fn((v.len(), 1), |(i, _)| v[i] as f32);
+    let ratios = dmd_analysis::memorisation_ratios(&nn);
+    let nearest: Vec<f64> = nn.nearest.iter().map(|&i| i as f64).collect();
+    store::save_arrays(
+        &per_seed_path,
+        &[
+            ("teacher_one_step", &col(&pairs.teacher_one_step)),
+            ("student", &col(&pairs.student)),
+            ("delta", &col(&delta)),
+            ("distance_to_train", &col(&nn.mean_distance)),
+            ("memorisation_ratio", &col(&ratios)),
+            ("nearest_train_index", &col(&nearest)),
+        ],
+    )?;
     store::write_json_atomic(&path, &metrics)?;
     Ok(metrics)
 }

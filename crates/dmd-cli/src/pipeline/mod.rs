@@ -7,6 +7,7 @@
 //! distillation also checkpoint inside their stage and resume mid-stage.
 
 pub mod analyze;
+pub mod figures;
 pub mod sampling;
 
 use anyhow::{Context, Result, bail};
@@ -36,6 +37,7 @@ struct TeacherKey<'a> {
     n_train: Option<usize>,
     data_seed: u64,
     teacher: &'a TeacherConfig,
+    checkpoint: Option<&'a PathBuf>,
 }
 
 /// What determines the teacher samples of one snapshot.
@@ -134,10 +136,26 @@ pub fn run_experiment(
         n_train: cfg.n_train,
         data_seed: cfg.data_seed,
         teacher: &cfg.teacher,
+        checkpoint: cfg.teacher_checkpoint.as_ref(),
     };
     let teacher_stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
     let teacher_hash = store::config_hash(&teacher_key);
     let mut teacher_wall_s = 0.0;
+    if let Some(ckpt) = &cfg.teacher_checkpoint {
+        let ckpt = if ckpt.is_absolute() { ckpt.clone() } else { dmd_home().join(ckpt) };
+        let net = dmd_nets::checkpoint::read_config(&ckpt)?;
+        if net != cfg.teacher.net {
+            bail!(
+                "teacher checkpoint {} holds a different network than [teacher.net] ({net:?}); fix the config or the file",
+                ckpt.display()
+            );
+        }
+        if !teacher_stage.path(dmd_train::teacher::files::TEACHER).exists() {
+            std::fs::copy(&ckpt, teacher_stage.path(dmd_train::teacher::files::TEACHER))
+                .with_context(|| format!("cannot copy {}", ckpt.display()))?;
+        }
+        teacher_stage.mark_done(&serde_json::json!({ "from": ckpt }))?;
+    }
     if teacher_stage.is_done() {
         tracing::info!("teacher: reusing {}", teacher_stage.dir.display());
     } else {
@@ -160,6 +178,20 @@ pub fn run_experiment(
             wall_s: start.elapsed().as_secs_f64(),
         });
     }
+
+    let classifier = match &cfg.data {
+        DatasetSpec::Mnist(_) => Some(crate::classifier::cached(
+            &paths.stages,
+            &crate::classifier::ClassifierKey {
+                revision: 1,
+                epochs: cfg.eval.classifier_epochs,
+                train_size: cfg.eval.classifier_train_size,
+                seed: 0,
+            },
+            device,
+        )?),
+        _ => None,
+    };
 
     // 3.-6. per snapshot: teacher samples, student, student samples, analysis
     for snapshot in cfg.distill_snapshots() {
@@ -261,7 +293,9 @@ pub fn run_experiment(
         let snap_dir = out_dir.join(format!("snapshot-{snapshot:06}"));
         let metrics_path = snap_dir.join("metrics.json");
         let input = analyze::AnalysisInput::load(&samples_file, &student_samples)?;
-        analyze::analyze(cfg, snapshot, &input, &data, &snap_dir)?;
+        analyze::analyze(cfg, snapshot, &input, &data, classifier.as_ref(), &snap_dir)?;
+        let fig_dir = out_dir.join("figures");
+        figures::student_figures(cfg, snapshot, &input, &data, &snap_dir, &fig_dir)?;
         snapshots.push(SnapshotResult {
             snapshot,
             metrics: metrics_path,
@@ -269,6 +303,10 @@ pub fn run_experiment(
             samples: samples_file,
             distill_wall_s,
         });
+    }
+    if until == Until::Analyze && !snapshots.is_empty() {
+        let logs: Vec<(u64, PathBuf)> = snapshots.iter().map(|s| (s.snapshot, s.distill_log.clone())).collect();
+        figures::dm_loss_figure(&logs, &out_dir.join("figures").join("dm_loss.png"))?;
     }
     let result = ExperimentResult {
         name: cfg.name.clone(),

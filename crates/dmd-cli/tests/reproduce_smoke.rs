@@ -1,0 +1,84 @@
+//! `dmd reproduce --profile smoke` end to end: every experiment runs (tiny), the report has a
+//! row per claim of the paper and embeds the figures, ImageNet-64 is "not run" with a message
+//! naming the files it needs, and a second invocation reuses every finished stage.
+//!
+//! Needs MNIST (`cargo xtask setup`); without it the test says so and is skipped, except
+//! under CI (`CI` set), where it fails.
+
+use std::path::Path;
+use std::process::Command;
+
+fn mnist_present() -> bool {
+    let home = std::env::var_os("DMD_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.dmd"));
+    home.join("data/mnist/train-images.idx3-ubyte").is_file()
+}
+
+#[test]
+fn smoke_reproduce_writes_a_full_report_and_resumes() {
+    if !mnist_present() {
+        assert!(std::env::var_os("CI").is_none(), "MNIST missing under CI: run `cargo xtask setup`");
+        eprintln!("SKIPPED: MNIST not installed (run `cargo xtask setup`)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("results");
+    let runs = tmp.path().join("runs");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_dmd"))
+            .args(["reproduce", "--profile", "smoke", "--out"])
+            .arg(&out)
+            .arg("--runs")
+            .arg(&runs)
+            .current_dir(&root)
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("dmd runs")
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&first.stderr));
+
+    let report = std::fs::read_to_string(out.join("REPORT.md")).expect("REPORT.md written");
+    let claim_rows = report
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.split('|').nth(1).is_some_and(|c| c.trim().parse::<u32>().is_ok()))
+        .count();
+    assert_eq!(claim_rows, 11, "one row per claim of the paper:\n{report}");
+    assert!(report.contains("### imagenet64\n\nnot run"), "{report}");
+    assert!(report.contains("imagenet64/teacher.safetensors"), "the missing file is named:\n{report}");
+    for exp in [
+        "chessboard-r4",
+        "moons-r4",
+        "gmm32-r4",
+        "mlp-manifold-cond",
+        "mnist-uncond",
+        "mnist-snapshots",
+        "mnist-cond",
+        "mnist-gan",
+    ] {
+        let figs = out.join(exp).join("figures");
+        let pngs: Vec<_> = std::fs::read_dir(&figs)
+            .unwrap_or_else(|_| panic!("{} missing", figs.display()))
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+            .collect();
+        assert!(pngs.len() >= 5, "{exp}: {} figures", pngs.len());
+        for p in &pngs {
+            assert!(p.metadata().unwrap().len() > 1000, "{} is too small", p.path().display());
+            let rel = p.path().strip_prefix(&out).unwrap().display().to_string();
+            assert!(report.contains(&rel), "report does not embed {rel}");
+        }
+        assert!(out.join(exp).join("summary.json").is_file());
+    }
+
+    // A second run redoes nothing: every stage is reused.
+    let second = run();
+    assert!(second.status.success());
+    let log = String::from_utf8_lossy(&second.stderr);
+    assert!(log.contains("teacher: reusing"), "{log}");
+    assert!(!log.contains("teacher: training"), "a finished teacher was retrained:\n{log}");
+    assert!(!log.contains("distilling in"), "a finished student was redistilled:\n{log}");
+}
