@@ -158,6 +158,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let machine = Machine::detect();
     let out_dir = paths::root().join("target").join("bench");
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let busy = machine.load_1min();
+    if busy > 0.75 * machine.nproc as f64 && opts.threads.iter().any(|&t| t > 1) {
+        println!(
+            "[bench] warning: load average {busy:.1} on {} cores: multi-threaded OpenMP/rayon runs \
+             slow down badly on a busy machine (both sides alike); compare with `--threads 1`",
+            machine.nproc
+        );
+    }
     let venv = Venv::ensure(opts.suites.iter().any(|s| s.needs_torch()))?;
     let mut failures = Vec::new();
     for &suite in &opts.suites {
@@ -232,6 +240,15 @@ impl Machine {
             cpu,
             load: load_average(),
         }
+    }
+
+    /// The one-minute load average (0 when unknown).
+    fn load_1min(&self) -> f64 {
+        self.load
+            .split_whitespace()
+            .next()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0.0)
     }
 }
 
@@ -1014,18 +1031,13 @@ fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
                     "MODEL MISMATCH at {case}: ours has {a} parameters, the PyTorch peer {b}"
                 ));
             }
-            let torch_version = peers
-                .first()
-                .and_then(|p| p.get("torch"))
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
+            check_threads(&mut report, &case, t, &ours, &peers);
             report.rows.push(Row {
                 case: case.clone(),
                 metric: format!("train step ({} loss)", o.loss),
                 unit: Unit::ItPerS,
                 ours: medians_of(&ours, &["it_per_s"]),
-                peer: format!("PyTorch {torch_version}"),
+                peer: format!("PyTorch {}", torch_version(&peers)),
                 theirs: medians_of(&peers, &["it_per_s"]),
                 note: format!(
                     "{} iters, params {}",
@@ -1068,6 +1080,29 @@ fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
     Ok(report)
 }
 
+/// The torch version a PyTorch peer reported.
+fn torch_version(peers: &[Value]) -> String {
+    peers
+        .first()
+        .and_then(|p| p.get("torch"))
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// Records a problem when either side reports a thread count other than the one asked for.
+fn check_threads(report: &mut Report, case: &str, t: usize, ours: &[Value], peers: &[Value]) {
+    for (side, runs) in [("ours", ours), ("peer", peers)] {
+        if let Some(got) = runs.first().and_then(|v| num(v, &["threads"]))
+            && got != t as f64
+        {
+            report.problems.push(format!(
+                "THREAD MISMATCH at {case}: {side} ran with {got} threads, asked for {t}"
+            ));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // dmd: one DMD distillation step
 // ---------------------------------------------------------------------------------------------
@@ -1095,10 +1130,10 @@ fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
     let mut report = Report::new(Suite::Dmd, &o.threads);
     for &t in &o.threads {
         let case = format!("dmd step t={t}");
-        let mut args = vec!["--threads".to_string(), t.to_string()];
-        if o.quick {
-            args.extend(["--iters".to_string(), "3".into()]);
-        }
+        // Both take the number of timed iterations as their only argument (after 20 warm-up
+        // iterations) and read the thread count from OMP_NUM_THREADS.
+        let iters = if o.quick { 20 } else { 200 };
+        let args = [iters.to_string()];
         let (mut ours, mut peers) = (Vec::new(), Vec::new());
         for round in 0..rounds(o, 3) {
             println!("[bench] dmd {case}: round {} ours ...", round + 1);
@@ -1122,14 +1157,15 @@ fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
                 }
             }
         }
+        check_threads(&mut report, &case, t, &ours, &peers);
         report.rows.push(Row {
             case: case.clone(),
-            metric: "DMD step".into(),
+            metric: "DMD iteration (toy MLP)".into(),
             unit: Unit::ItPerS,
             ours: medians_of(&ours, &["it_per_s"]),
-            peer: "PyTorch".into(),
+            peer: format!("PyTorch {}", torch_version(&peers)),
             theirs: medians_of(&peers, &["it_per_s"]),
-            note: String::new(),
+            note: format!("{iters} iters, batch 512, update ratio 5"),
         });
         report
             .raw

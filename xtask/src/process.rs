@@ -6,14 +6,27 @@ use std::process::Command;
 use crate::paths;
 
 /// A `cargo` command in the workspace root with `LIBTORCH` and `DMD_HOME` set, so torch-sys
-/// links the installed libtorch and tests find the datasets.
+/// links the installed libtorch and tests find the datasets. `LD_LIBRARY_PATH` also gets
+/// libtorch's folder: our binaries carry an rpath (build/torch_link.rs), but doctest binaries
+/// are linked by rustdoc without our build scripts' link arguments.
 pub fn cargo(args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let lib = paths::libtorch().join("lib");
+    let ld = match std::env::var_os("LD_LIBRARY_PATH") {
+        Some(old) if !old.is_empty() => {
+            let mut v = lib.into_os_string();
+            v.push(":");
+            v.push(old);
+            v
+        }
+        _ => lib.into_os_string(),
+    };
     let mut cmd = Command::new(cargo);
     cmd.args(args)
         .current_dir(paths::root())
         .env("LIBTORCH", paths::libtorch())
-        .env("DMD_HOME", paths::dmd_home());
+        .env("DMD_HOME", paths::dmd_home())
+        .env("LD_LIBRARY_PATH", ld);
     cmd
 }
 

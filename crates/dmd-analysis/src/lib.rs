@@ -60,6 +60,8 @@ pub use memorisation::{
     memorised_fraction,
 };
 pub use metrics::{DisplacementSummary, PcaSummary, RunMetrics};
-pub use nn::{NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force};
+pub use nn::{
+    MAX_CANDIDATES, NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force,
+};
 pub use pairing::{DeltaEEstimate, PairingReport, PairingSets, delta_e, permute_rows};
 pub use pca::{Pca, TripletProjection};

@@ -1,7 +1,8 @@
 //! Exact nearest and second-nearest training neighbours of generated samples, with the
 //! average distance to the training set `D(z)` fused into the same pass.
 //!
-//! The squared distances come from the expansion `||y - x||^2 = ||y||^2 + ||x||^2 - 2 y.x`,
+//! The squared distances come from the expansion `||y - x||^2 = ||y||^2 + ||x||^2 - 2 y.x` of
+//! both sets centred on the training mean (a copy of the training set is made for this),
 //! evaluated block by block with an f32 GEMM (the `gemm` crate, AVX-512 kernels where the CPU
 //! has them). Each rayon task owns a block of queries and streams the whole training set
 //! through a cache-sized buffer of dot products; the buffer is scanned right after the GEMM for
@@ -121,6 +122,41 @@ fn sq_norms(x: &[f32], d: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Column means of a row-major `n x d` matrix (f64 accumulation), as f32.
+fn column_means(x: &[f32], d: usize) -> Vec<f32> {
+    let n = x.len() / d;
+    let sums = x
+        .par_chunks(d * 256)
+        .map(|block| {
+            let mut s = vec![0f64; d];
+            for row in block.chunks_exact(d) {
+                for (a, &v) in s.iter_mut().zip(row) {
+                    *a += f64::from(v);
+                }
+            }
+            s
+        })
+        .reduce(
+            || vec![0f64; d],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    sums.iter().map(|s| (s / n as f64) as f32).collect()
+}
+
+/// Copy of a row-major matrix with `mean` subtracted from every row.
+fn centred(x: &[f32], mean: &[f32]) -> Vec<f32> {
+    let mut out = x.to_vec();
+    out.par_chunks_mut(mean.len() * 64).for_each(|block| {
+        for row in block.chunks_exact_mut(mean.len()) {
+            row.iter_mut().zip(mean).for_each(|(v, m)| *v -= m);
+        }
+    });
+    out
+}
+
 /// Lanes of the vectorised scan.
 const LANES: usize = 16;
 
@@ -217,8 +253,13 @@ pub fn nearest_neighbours(
         });
     }
 
-    let qn = sq_norms(q, d);
-    let xn = sq_norms(x, d);
+    // Distances are translation invariant: centre both sets on the training mean before the
+    // f32 expansion, so a large common offset does not eat the digits of the differences.
+    let mean = column_means(x, d);
+    let xc = centred(x, &mean);
+    let qc = centred(q, &mean);
+    let qn = sq_norms(&qc, d);
+    let xn = sq_norms(&xc, d);
     let qb = if cfg.query_block == 0 {
         // One block per thread: the query block is packed once per training block, so larger
         // blocks amortise the packing; 1024 x 256 f32 dot products still fit in L2.
@@ -234,7 +275,7 @@ pub fn nearest_neighbours(
         .map(|c| {
             let q0 = c * qb;
             let m = qb.min(nq - q0);
-            let q_block = &q[q0 * d..(q0 + m) * d];
+            let q_block = &qc[q0 * d..(q0 + m) * d];
             let mut dots = vec![0f32; m * tb];
             let mut top = vec![TopK::new(k); m];
             let mut sums = vec![0f64; m];
@@ -242,7 +283,7 @@ pub fn nearest_neighbours(
             while t0 < nt {
                 let n = tb.min(nt - t0);
                 let dots = &mut dots[..m * n];
-                neg2_abt_f32(q_block, &x[t0 * d..(t0 + n) * d], m, n, d, dots);
+                neg2_abt_f32(q_block, &xc[t0 * d..(t0 + n) * d], m, n, d, dots);
                 for i in 0..m {
                     let row = &mut dots[i * n..(i + 1) * n];
                     let (s, mn) = finish_row(row, qn[q0 + i], &xn[t0..t0 + n]);

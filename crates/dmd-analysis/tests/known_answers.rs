@@ -314,3 +314,22 @@ fn delta_e_controls_behave() {
     assert_eq!(h.cost.dim(), (50, 50));
     assert!(DistanceHeatmap::new(phi.view(), g.view(), 500).is_err());
 }
+
+#[test]
+fn nn_exact_despite_large_common_offset() {
+    // A large common offset makes ||y||^2 + ||x||^2 - 2 y.x lose most of its f32 digits; the
+    // exact f64 re-ranking of the candidates must still return the brute-force winners.
+    let q = gaussian(40, 16, 31).mapv(|v| 300.0 + 0.05 * v);
+    let x = gaussian(400, 16, 32).mapv(|v| 300.0 + 0.05 * v);
+    let bf = nearest_neighbours_brute_force(q.view(), x.view()).unwrap();
+    let cfg = NnConfig {
+        candidates: MAX_CANDIDATES,
+        ..NnConfig::default()
+    };
+    let nn = nearest_neighbours(q.view(), x.view(), &cfg).unwrap();
+    assert_eq!(nn.nearest, bf.nearest);
+    assert_eq!(nn.second, bf.second);
+    for i in 0..40 {
+        assert!((nn.d1[i] - bf.d1[i]).abs() < 1e-9);
+    }
+}

@@ -27,7 +27,9 @@ pub fn save_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), Trai
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     Tensor::write_safetensors(&cpu, &tmp)?;
-    File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| TrainError::io(&tmp, e))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| TrainError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))?;
     if let Some(dir) = path.parent() {
         // Make the rename durable; not all filesystems allow syncing a folder, so ignore failure.
@@ -47,8 +49,11 @@ pub fn load(path: &Path) -> Result<HashMap<String, Tensor>, TrainError> {
 
 /// The variables of a var store as `{prefix}{name}` tensors.
 pub fn var_store_tensors(vs: &VarStore, prefix: &str) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> =
-        vs.variables().into_iter().map(|(k, t)| (format!("{prefix}{k}"), t)).collect();
+    let mut v: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, t)| (format!("{prefix}{k}"), t))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -61,7 +66,9 @@ pub fn restore_var_store(
 ) -> Result<(), String> {
     for (name, mut var) in vs.variables() {
         let key = format!("{prefix}{name}");
-        let src = tensors.get(&key).ok_or_else(|| format!("missing tensor `{key}`"))?;
+        let src = tensors
+            .get(&key)
+            .ok_or_else(|| format!("missing tensor `{key}`"))?;
         if src.size() != var.size() {
             return Err(format!(
                 "tensor `{key}` has shape {:?}, the network expects {:?}",
@@ -87,7 +94,10 @@ pub fn tensor_string(t: &Tensor) -> Result<String, String> {
 
 /// An i64 scalar stored in a checkpoint.
 pub fn get_i64(tensors: &HashMap<String, Tensor>, key: &str) -> Result<i64, String> {
-    tensors.get(key).map(|t| t.int64_value(&[])).ok_or_else(|| format!("missing tensor `{key}`"))
+    tensors
+        .get(key)
+        .map(|t| t.int64_value(&[]))
+        .ok_or_else(|| format!("missing tensor `{key}`"))
 }
 
 /// Removes the keys that may change between a run and its resumption (the iteration count,

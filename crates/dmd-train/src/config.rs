@@ -28,7 +28,10 @@ pub struct EmaConfig {
 
 impl Default for EmaConfig {
     fn default() -> Self {
-        EmaConfig { halflife_nimg: 500_000.0, rampup_ratio: Some(0.05) }
+        EmaConfig {
+            halflife_nimg: 500_000.0,
+            rampup_ratio: Some(0.05),
+        }
     }
 }
 
@@ -155,7 +158,10 @@ impl TeacherConfig {
         if let Some(e) = &self.ema
             && !(e.halflife_nimg > 0.0)
         {
-            return bad(format!("ema.halflife_nimg = {} must be positive", e.halflife_nimg));
+            return bad(format!(
+                "ema.halflife_nimg = {} must be positive",
+                e.halflife_nimg
+            ));
         }
         self.adam.validate("teacher.adam")
     }
@@ -217,7 +223,12 @@ pub struct GanConfig {
 
 impl Default for GanConfig {
     fn default() -> Self {
-        GanConfig { enabled: false, d_weight: 1e-2, g_weight: 3e-3, real: GanReal::Data }
+        GanConfig {
+            enabled: false,
+            d_weight: 1e-2,
+            g_weight: 3e-3,
+            real: GanReal::Data,
+        }
     }
 }
 
@@ -238,7 +249,12 @@ pub struct RegressionConfig {
 
 impl Default for RegressionConfig {
     fn default() -> Self {
-        RegressionConfig { enabled: false, weight: 0.25, teacher_steps: 32, pool_size: 4096 }
+        RegressionConfig {
+            enabled: false,
+            weight: 0.25,
+            teacher_steps: 32,
+            pool_size: 4096,
+        }
     }
 }
 
@@ -260,7 +276,12 @@ pub struct DpDmdConfig {
 
 impl Default for DpDmdConfig {
     fn default() -> Self {
-        DpDmdConfig { enabled: false, anchor_step: 5, teacher_steps: 32, lambda_div: 0.05 }
+        DpDmdConfig {
+            enabled: false,
+            anchor_step: 5,
+            teacher_steps: 32,
+            lambda_div: 0.05,
+        }
     }
 }
 
@@ -345,7 +366,10 @@ impl DistillConfig {
         if self.batch_size == 0 {
             return bad("batch_size must be >= 1".into());
         }
-        for (name, lr) in [("lr_generator", self.lr_generator), ("lr_fake", self.lr_fake)] {
+        for (name, lr) in [
+            ("lr_generator", self.lr_generator),
+            ("lr_fake", self.lr_fake),
+        ] {
             if !(lr > 0.0 && lr.is_finite()) {
                 return bad(format!("{name} = {lr} must be positive"));
             }
@@ -359,7 +383,9 @@ impl DistillConfig {
         if self.grid_size < 2 {
             return bad(format!("grid_size = {} must be >= 2", self.grid_size));
         }
-        if !(0.0 <= self.dm_min_frac && self.dm_min_frac <= self.dm_max_frac && self.dm_max_frac <= 1.0)
+        if !(0.0 <= self.dm_min_frac
+            && self.dm_min_frac <= self.dm_max_frac
+            && self.dm_max_frac <= 1.0)
         {
             return bad(format!(
                 "need 0 <= dm_min_frac <= dm_max_frac <= 1, got {} and {}",
@@ -377,16 +403,21 @@ impl DistillConfig {
         }
         if self.dp_dmd.enabled {
             if self.student_steps < 2 {
-                return bad("dp_dmd needs student_steps >= 2 (its first step is the diversity step)".into());
+                return bad(
+                    "dp_dmd needs student_steps >= 2 (its first step is the diversity step)".into(),
+                );
             }
-            if self.dp_dmd.anchor_step == 0 || self.dp_dmd.anchor_step >= self.dp_dmd.teacher_steps {
+            if self.dp_dmd.anchor_step == 0 || self.dp_dmd.anchor_step >= self.dp_dmd.teacher_steps
+            {
                 return bad(format!(
                     "dp_dmd.anchor_step = {} must lie in 1..{} (dp_dmd.teacher_steps)",
                     self.dp_dmd.anchor_step, self.dp_dmd.teacher_steps
                 ));
             }
         }
-        if self.regression.enabled && (self.regression.teacher_steps == 0 || self.regression.pool_size == 0) {
+        if self.regression.enabled
+            && (self.regression.teacher_steps == 0 || self.regression.pool_size == 0)
+        {
             return bad("regression.teacher_steps and regression.pool_size must be >= 1".into());
         }
         if let GanReal::Teacher { steps, pool_size } = self.gan.real
@@ -414,7 +445,14 @@ mod tests {
         assert!(!c.gan.enabled && !c.regression.enabled && !c.dp_dmd.enabled);
         assert!(serde_json::from_str::<DistillConfig>("{\"lr\": 1}").is_err());
         assert!(c.validate().is_ok());
-        let bad = DistillConfig { student_steps: 1, dp_dmd: DpDmdConfig { enabled: true, ..Default::default() }, ..Default::default() };
+        let bad = DistillConfig {
+            student_steps: 1,
+            dp_dmd: DpDmdConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         assert!(bad.validate().is_err());
     }
 
@@ -426,6 +464,11 @@ mod tests {
         assert_eq!((c.p_mean, c.p_std), (-1.2, 1.2));
         assert_eq!(c.adam.weight_decay, 0.0);
         assert!(c.validate().is_ok());
-        assert!(serde_json::from_str::<TeacherConfig>("{\"net\": {\"kind\": \"mlp\", \"dim\": 4}, \"x\": 1}").is_err());
+        assert!(
+            serde_json::from_str::<TeacherConfig>(
+                "{\"net\": {\"kind\": \"mlp\", \"dim\": 4}, \"x\": 1}"
+            )
+            .is_err()
+        );
     }
 }

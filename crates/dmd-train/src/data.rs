@@ -48,7 +48,9 @@ impl TrainData {
             }
         }
         if x.iter().any(|v| !v.is_finite()) {
-            return Err(TrainError::Data("the training set contains NaN or infinite values".into()));
+            return Err(TrainError::Data(
+                "the training set contains NaN or infinite values".into(),
+            ));
         }
         Ok(TrainData { x, labels, shape })
     }
@@ -65,7 +67,9 @@ impl TrainData {
 
     /// Largest label + 1 (0 when unlabelled).
     pub fn label_count(&self) -> usize {
-        self.labels.as_ref().map_or(0, |l| l.iter().copied().max().map_or(0, |m| m as usize + 1))
+        self.labels
+            .as_ref()
+            .map_or(0, |l| l.iter().copied().max().map_or(0, |m| m as usize + 1))
     }
 
     /// The samples as a `[N, shape...]` f32 tensor on `device`.
@@ -78,9 +82,11 @@ impl TrainData {
 
     /// The labels as an i64 tensor `[N]` on `device`.
     pub fn labels_tensor(&self, device: Device) -> Option<Tensor> {
-        self.labels
-            .as_ref()
-            .map(|l| Tensor::from_slice(&l.to_vec()).to_kind(Kind::Int64).to_device(device))
+        self.labels.as_ref().map(|l| {
+            Tensor::from_slice(&l.to_vec())
+                .to_kind(Kind::Int64)
+                .to_device(device)
+        })
     }
 }
 

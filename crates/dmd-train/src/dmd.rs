@@ -146,7 +146,11 @@ fn rollout(
     let b = z.size()[0];
     let full = |s: f64| Tensor::full([b], s, (Kind::Float, z.device()));
     let x0 = generator.denoise(&(z * sigmas[0]), &full(sigmas[0]), labels, train);
-    let mut x = if detach_first { x0.detach() } else { x0.shallow_clone() };
+    let mut x = if detach_first {
+        x0.detach()
+    } else {
+        x0.shallow_clone()
+    };
     for &s in &sigmas[1..] {
         let noisy = &x + x.randn_like() * s;
         x = generator.denoise(&noisy, &full(s), labels, train);
@@ -166,7 +170,11 @@ fn is_finite(t: &Tensor) -> bool {
 }
 
 fn finite(value: f64, iteration: u64, what: &str) -> Result<f64, TrainError> {
-    if value.is_finite() { Ok(value) } else { Err(TrainError::non_finite(iteration, what)) }
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(TrainError::non_finite(iteration, what))
+    }
 }
 
 /// Real samples of the GAN discriminator.
@@ -336,7 +344,13 @@ impl<'a> DmdEngine<'a> {
                 let n = *pool_size as i64;
                 let z = Tensor::randn(self.batch_shape(n).as_slice(), (Kind::Float, self.device));
                 let y = self.draw_labels(n);
-                let x = teacher_sample(self.teacher, &z, y.as_ref(), *steps, self.cfg.batch_size as i64);
+                let x = teacher_sample(
+                    self.teacher,
+                    &z,
+                    y.as_ref(),
+                    *steps,
+                    self.cfg.batch_size as i64,
+                );
                 (x, y)
             }
         };
@@ -344,12 +358,19 @@ impl<'a> DmdEngine<'a> {
         let probe = Tensor::zeros(self.batch_shape(2).as_slice(), (Kind::Float, self.device));
         let sigma = Tensor::ones([2], (Kind::Float, self.device));
         let y = (self.num_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, self.device)));
-        let (_, feats) =
-            tch::no_grad(|| self.fake.denoise_with_features(&probe, &sigma, y.as_ref(), false));
+        let (_, feats) = tch::no_grad(|| {
+            self.fake
+                .denoise_with_features(&probe, &sigma, y.as_ref(), false)
+        });
         reseed(self.cfg.seed, Stream::Init, 1);
         let head = GanHead::new(&feats.size(), self.device)?;
         let opt = AdamW::for_var_store(&head.vs, self.cfg.optimizer);
-        Ok(GanState { head, opt, real, real_labels })
+        Ok(GanState {
+            head,
+            opt,
+            real,
+            real_labels,
+        })
     }
 
     fn build_regression_pool(&self) -> RegressionPool {
@@ -358,8 +379,13 @@ impl<'a> DmdEngine<'a> {
         let n = r.pool_size as i64;
         let z = Tensor::randn(self.batch_shape(n).as_slice(), (Kind::Float, self.device));
         let labels = self.draw_labels(n);
-        let target =
-            teacher_sample(self.teacher, &z, labels.as_ref(), r.teacher_steps, self.cfg.batch_size as i64);
+        let target = teacher_sample(
+            self.teacher,
+            &z,
+            labels.as_ref(),
+            r.teacher_steps,
+            self.cfg.batch_size as i64,
+        );
         RegressionPool { z, target, labels }
     }
 
@@ -398,7 +424,11 @@ impl<'a> DmdEngine<'a> {
         let path = &grid[..=c.anchor_step];
         tch::no_grad(|| {
             let zk = euler_rollout(self.teacher, &(z * grid[0]), path, labels);
-            let s = Tensor::full([z.size()[0]], path[c.anchor_step], (Kind::Float, z.device()));
+            let s = Tensor::full(
+                [z.size()[0]],
+                path[c.anchor_step],
+                (Kind::Float, z.device()),
+            );
             self.teacher.denoise(&zk, &s, labels)
         })
     }
@@ -408,7 +438,9 @@ impl<'a> DmdEngine<'a> {
         let b = x.size()[0];
         let (_, sigma) = self.grid.sample(0, self.cfg.grid_size as i64 - 1, b);
         let noisy = x + x.randn_like() * per_sample(&sigma, x.dim());
-        let (_, feats) = self.fake.denoise_with_features(&noisy, &sigma, labels, self.cfg.dropout);
+        let (_, feats) = self
+            .fake
+            .denoise_with_features(&noisy, &sigma, labels, self.cfg.dropout);
         head.logits(&feats)
     }
 
@@ -453,7 +485,10 @@ impl<'a> DmdEngine<'a> {
                 let x_t = &xd + xd.randn_like() * per_sample(&sigma, ndim);
                 let d_real = self.teacher.denoise(&x_t, &sigma, labels);
                 if !is_finite(&d_real) {
-                    return Err(TrainError::non_finite(k, "teacher output D_real(x_t) in the DM gradient"));
+                    return Err(TrainError::non_finite(
+                        k,
+                        "teacher output D_real(x_t) in the DM gradient",
+                    ));
                 }
                 let d_fake = self.fake.denoise(&x_t, &sigma, labels, train);
                 let p_real = &xd - d_real;
@@ -475,15 +510,27 @@ impl<'a> DmdEngine<'a> {
                 let idx = Tensor::randint(pool.z.size()[0], [b], (Kind::Int64, self.device));
                 let zr = pool.z.index_select(0, &idx);
                 let yr = pool.labels.as_ref().map(|y| y.index_select(0, &idx));
-                let (xr, _) = rollout(&self.generator, &zr, yr.as_ref(), &self.sigmas, train, false);
-                let l = (xr - pool.target.index_select(0, &idx)).square().mean(Kind::Float);
+                let (xr, _) = rollout(
+                    &self.generator,
+                    &zr,
+                    yr.as_ref(),
+                    &self.sigmas,
+                    train,
+                    false,
+                );
+                let l = (xr - pool.target.index_select(0, &idx))
+                    .square()
+                    .mean(Kind::Float);
                 rec.regression_loss = Some(finite(l.double_value(&[]), k, "regression loss")?);
                 total = total + l * cfg.regression.weight;
             }
             if dp {
                 let anchor = self.dp_anchor(&z, labels);
                 if !is_finite(&anchor) {
-                    return Err(TrainError::non_finite(k, "teacher output in the DP-DMD anchor"));
+                    return Err(TrainError::non_finite(
+                        k,
+                        "teacher output in the DP-DMD anchor",
+                    ));
                 }
                 let l = (&x0 - anchor).square().mean(Kind::Float);
                 rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
@@ -531,7 +578,11 @@ impl<'a> DmdEngine<'a> {
         rec.fake_grad_norm = finite(norm, k, "fake-score gradient norm")?;
         self.opt_f.step(lr_f);
         if let Some(gs) = &mut self.gan {
-            finite(gs.opt.clip_grad_norm(cfg.grad_clip), k, "GAN head gradient norm")?;
+            finite(
+                gs.opt.clip_grad_norm(cfg.grad_clip),
+                k,
+                "GAN head gradient norm",
+            )?;
             gs.opt.step(lr_f);
         }
         self.fake_updates += 1;
@@ -550,8 +601,14 @@ impl<'a> DmdEngine<'a> {
             t.extend(gs.opt.state_tensors("opt_gan."));
         }
         t.push(("meta.step".into(), Tensor::from(self.step as i64)));
-        t.push(("meta.generator_updates".into(), Tensor::from(self.generator_updates as i64)));
-        t.push(("meta.fake_updates".into(), Tensor::from(self.fake_updates as i64)));
+        t.push((
+            "meta.generator_updates".into(),
+            Tensor::from(self.generator_updates as i64),
+        ));
+        t.push((
+            "meta.fake_updates".into(),
+            Tensor::from(self.fake_updates as i64),
+        ));
         t.push(("stats.dm_hist".into(), self.dm_hist.shallow_clone()));
         t.push(("stats.fake_hist".into(), self.fake_hist.shallow_clone()));
         t
@@ -573,8 +630,13 @@ impl<'a> DmdEngine<'a> {
         self.step = int("meta.step")?;
         self.generator_updates = int("meta.generator_updates")?;
         self.fake_updates = int("meta.fake_updates")?;
-        for (key, hist) in [("stats.dm_hist", &mut self.dm_hist), ("stats.fake_hist", &mut self.fake_hist)] {
-            let src = t.get(key).ok_or_else(|| format!("missing tensor `{key}`"))?;
+        for (key, hist) in [
+            ("stats.dm_hist", &mut self.dm_hist),
+            ("stats.fake_hist", &mut self.fake_hist),
+        ] {
+            let src = t
+                .get(key)
+                .ok_or_else(|| format!("missing tensor `{key}`"))?;
             if src.size() != hist.size() {
                 return Err(format!("`{key}` has the wrong length (grid_size changed?)"));
             }
@@ -612,20 +674,28 @@ pub fn distill(
     let mut resumed_from = None;
     if state_path.exists() {
         let t = checkpoint::load(&state_path)?;
-        let ck_err = |message: String| TrainError::Checkpoint { path: state_path.clone(), message };
+        let ck_err = |message: String| TrainError::Checkpoint {
+            path: state_path.clone(),
+            message,
+        };
         let saved = t
             .get(CONFIG_KEY)
             .ok_or_else(|| ck_err("no stored config".into()))
             .and_then(|c| checkpoint::tensor_string(c).map_err(ck_err))?;
         if !checkpoint::same_run_config(&saved, &config_json).map_err(ck_err)? {
             return Err(ck_err(
-                "it was written with a different config; use a new run directory or delete it".into(),
+                "it was written with a different config; use a new run directory or delete it"
+                    .into(),
             ));
         }
         engine.restore(&t).map_err(ck_err)?;
         wall_offset = t.get("meta.wall_s").map_or(0.0, |w| w.double_value(&[]));
         resumed_from = Some(engine.step());
-        tracing::info!(step = engine.step(), "resuming distillation from {}", state_path.display());
+        tracing::info!(
+            step = engine.step(),
+            "resuming distillation from {}",
+            state_path.display()
+        );
     }
     let metrics_path = run_dir.join(files::METRICS);
     let mut log = MetricLog::open(&metrics_path, engine.step())?;
@@ -633,7 +703,10 @@ pub fn distill(
     let save_state = |engine: &DmdEngine, wall: f64| -> Result<(), TrainError> {
         let mut t = engine.state_tensors();
         t.push(("meta.wall_s".into(), Tensor::from(wall)));
-        t.push((CONFIG_KEY.into(), checkpoint::string_tensor(&config_json.to_string())));
+        t.push((
+            CONFIG_KEY.into(),
+            checkpoint::string_tensor(&config_json.to_string()),
+        ));
         checkpoint::save_atomic(&state_path, &t)
     };
     let bar = iteration_bar("distill", engine.step(), cfg.iterations, cfg.progress);

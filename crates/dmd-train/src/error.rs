@@ -52,11 +52,17 @@ pub enum TrainError {
 impl TrainError {
     /// Wraps an i/o error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        TrainError::Io { path: path.into(), source }
+        TrainError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A non-finite value of `quantity` at `iteration`.
     pub fn non_finite(iteration: u64, quantity: impl Into<String>) -> Self {
-        TrainError::NonFinite { iteration, quantity: quantity.into() }
+        TrainError::NonFinite {
+            iteration,
+            quantity: quantity.into(),
+        }
     }
 }

@@ -20,8 +20,17 @@ pub struct GanHead {
 
 #[derive(Debug)]
 enum Layers {
-    Mlp { l1: nn::Linear, l2: nn::Linear },
-    Conv { c1: nn::Conv2D, g1: nn::GroupNorm, c2: nn::Conv2D, g2: nn::GroupNorm, c3: nn::Conv2D },
+    Mlp {
+        l1: nn::Linear,
+        l2: nn::Linear,
+    },
+    Conv {
+        c1: nn::Conv2D,
+        g1: nn::GroupNorm,
+        c2: nn::Conv2D,
+        g2: nn::GroupNorm,
+        c3: nn::Conv2D,
+    },
 }
 
 /// GroupNorm groups as in the ADM UNet: `min(32, C/4)`, at least 1.
@@ -44,7 +53,11 @@ impl GanHead {
                 let size = height.min(width);
                 let k1 = 4.min(size + 2);
                 let s1 = ((size + 2 - k1) / 2 + 1).max(1);
-                let conv = |stride, padding| nn::ConvConfig { stride, padding, ..Default::default() };
+                let conv = |stride, padding| nn::ConvConfig {
+                    stride,
+                    padding,
+                    ..Default::default()
+                };
                 let g = groups(c);
                 let gn = nn::GroupNormConfig::default();
                 Layers::Conv {
@@ -72,7 +85,8 @@ impl GanHead {
             Layers::Conv { c1, g1, c2, g2, c3 } => {
                 let h = g1.forward(&c1.forward(&f)).silu();
                 let h = g2.forward(&c2.forward(&h)).silu();
-                c3.forward(&h).mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)
+                c3.forward(&h)
+                    .mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float)
             }
         }
     }
@@ -94,7 +108,12 @@ mod tests {
 
     #[test]
     fn heads_reach_one_logit_per_sample() {
-        for shape in [vec![3i64, 16], vec![3, 8, 8, 8], vec![3, 8, 4, 4], vec![3, 8, 2, 2]] {
+        for shape in [
+            vec![3i64, 16],
+            vec![3, 8, 8, 8],
+            vec![3, 8, 4, 4],
+            vec![3, 8, 2, 2],
+        ] {
             let head = GanHead::new(&shape, Device::Cpu).unwrap();
             let f = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu));
             assert_eq!(head.logits(&f).size(), vec![3], "{shape:?}");

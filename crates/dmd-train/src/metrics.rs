@@ -47,8 +47,14 @@ impl MetricLog {
             w.flush().map_err(|e| TrainError::io(&tmp, e))?;
         }
         std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))?;
-        let f = OpenOptions::new().append(true).open(path).map_err(|e| TrainError::io(path, e))?;
-        Ok(MetricLog { path: path.to_path_buf(), out: BufWriter::new(f) })
+        let f = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| TrainError::io(path, e))?;
+        Ok(MetricLog {
+            path: path.to_path_buf(),
+            out: BufWriter::new(f),
+        })
     }
 
     /// Writes one record as a line and flushes it.

@@ -19,7 +19,11 @@ pub fn euler_step(
     let b = x.size()[0];
     let s = Tensor::full([b], sigma, (Kind::Float, x.device()));
     let d = model.denoise(x, &s, labels);
-    if sigma_next == 0.0 { d } else { x + (x - &d) * ((sigma_next - sigma) / sigma) }
+    if sigma_next == 0.0 {
+        d
+    } else {
+        x + (x - &d) * ((sigma_next - sigma) / sigma)
+    }
 }
 
 /// Runs Euler steps along the descending `sigmas`, starting from `x` at `sigmas[0]`;
@@ -79,13 +83,23 @@ mod tests {
         let z = Tensor::randn([20000, 2], (Kind::Float, Device::Cpu));
         let x = teacher_sample(&g, &z, None, 64, 4096);
         let m = Vec::<f32>::try_from(x.mean_dim([0i64].as_slice(), false, Kind::Float)).unwrap();
-        assert!((m[0] - 1.0).abs() < 0.03 && (m[1] + 0.5).abs() < 0.03, "{m:?}");
+        assert!(
+            (m[0] - 1.0).abs() < 0.03 && (m[1] + 0.5).abs() < 0.03,
+            "{m:?}"
+        );
         let c = x.tr().cov(1, None::<Tensor>, None::<Tensor>);
         let c = Vec::<f32>::try_from(c.reshape([-1])).unwrap();
-        assert!((c[0] - 0.5).abs() < 0.05 && (c[1] - 0.2).abs() < 0.05 && (c[3] - 0.3).abs() < 0.05, "{c:?}");
+        assert!(
+            (c[0] - 0.5).abs() < 0.05 && (c[1] - 0.2).abs() < 0.05 && (c[3] - 0.3).abs() < 0.05,
+            "{c:?}"
+        );
         // one step is the denoiser at sigma_max
         let one = teacher_sample(&g, &z.narrow(0, 0, 4), None, 1, 4);
-        let d = g.denoise(&(z.narrow(0, 0, 4) * 80.0), &Tensor::full([4], 80.0, (Kind::Float, Device::Cpu)), None);
+        let d = g.denoise(
+            &(z.narrow(0, 0, 4) * 80.0),
+            &Tensor::full([4], 80.0, (Kind::Float, Device::Cpu)),
+            None,
+        );
         assert!(one.equal(&d));
     }
 }

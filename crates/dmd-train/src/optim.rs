@@ -34,14 +34,22 @@ pub struct AdamWConfig {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 }
+        AdamWConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
     }
 }
 
 impl AdamWConfig {
     /// Adam without weight decay (EDM's teacher optimiser).
     pub fn adam() -> Self {
-        AdamWConfig { weight_decay: 0.0, ..Self::default() }
+        AdamWConfig {
+            weight_decay: 0.0,
+            ..Self::default()
+        }
     }
 
     /// Checks the ranges; names the bad field.
@@ -80,8 +88,11 @@ pub struct AdamW {
 impl AdamW {
     /// Optimises the trainable variables of `vs` (those with `requires_grad`), sorted by name.
     pub fn for_var_store(vs: &VarStore, config: AdamWConfig) -> Self {
-        let named: Vec<(String, Tensor)> =
-            vs.variables().into_iter().filter(|(_, t)| t.requires_grad()).collect();
+        let named: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
         Self::new(named, config)
     }
 
@@ -96,7 +107,11 @@ impl AdamW {
                 Slot { name, param, m, v }
             })
             .collect();
-        AdamW { config, slots, step: 0 }
+        AdamW {
+            config,
+            slots,
+            step: 0,
+        }
     }
 
     /// Number of updates taken so far (t in the bias corrections).
@@ -124,13 +139,17 @@ impl AdamW {
                 .iter()
                 .filter_map(|s| {
                     let g = s.param.grad();
-                    g.defined().then(|| g.to_kind(Kind::Float).square().sum(Kind::Float))
+                    g.defined()
+                        .then(|| g.to_kind(Kind::Float).square().sum(Kind::Float))
                 })
                 .collect();
             if sq.is_empty() {
                 0.0
             } else {
-                Tensor::stack(&sq, 0).sum(Kind::Float).sqrt().double_value(&[])
+                Tensor::stack(&sq, 0)
+                    .sum(Kind::Float)
+                    .sqrt()
+                    .double_value(&[])
             }
         })
     }
@@ -201,7 +220,11 @@ impl AdamW {
         tensors: &HashMap<String, Tensor>,
         prefix: &str,
     ) -> Result<(), String> {
-        let get = |key: String| tensors.get(&key).ok_or_else(|| format!("missing tensor `{key}`"));
+        let get = |key: String| {
+            tensors
+                .get(&key)
+                .ok_or_else(|| format!("missing tensor `{key}`"))
+        };
         for s in &mut self.slots {
             for (which, buf) in [("m", &mut s.m), ("v", &mut s.v)] {
                 let src = get(format!("{prefix}{which}.{}", s.name))?;
@@ -231,7 +254,10 @@ mod tests {
     #[test]
     fn adamw_step_matches_formula() {
         let p = Tensor::from_slice(&[1.0f64, -2.0, 0.5]).set_requires_grad(true);
-        let cfg = AdamWConfig { weight_decay: 0.1, ..AdamWConfig::default() };
+        let cfg = AdamWConfig {
+            weight_decay: 0.1,
+            ..AdamWConfig::default()
+        };
         let mut opt = AdamW::new(vec![("p".into(), p.shallow_clone())], cfg);
         for _ in 0..2 {
             opt.zero_grad();
@@ -261,7 +287,10 @@ mod tests {
     #[test]
     fn clip_scales_to_max_norm_and_state_roundtrips() {
         let p = Tensor::from_slice(&[3.0f32, 4.0]).set_requires_grad(true);
-        let mut opt = AdamW::new(vec![("w".into(), p.shallow_clone())], AdamWConfig::default());
+        let mut opt = AdamW::new(
+            vec![("w".into(), p.shallow_clone())],
+            AdamWConfig::default(),
+        );
         (&p * 10.0).sum(Kind::Float).backward(); // grad = [10, 10], norm 14.14
         let before = opt.clip_grad_norm(1.0);
         assert!((before - 200f64.sqrt()).abs() < 1e-4);

@@ -7,7 +7,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub fn iteration_bar(label: &str, start: u64, total: u64, enabled: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         Some(total),
-        if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if enabled {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
     if let Ok(style) = ProgressStyle::with_template(
         "{msg:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta}",

@@ -8,7 +8,11 @@ use tch::{Device, Kind, Tensor};
 /// update) and diffusers' `constant_with_warmup` used by DMD2 (stepped once per iteration),
 /// so the very first update has learning rate 0.
 pub fn warmup_lr(base_lr: f64, iteration: u64, warmup: u64) -> f64 {
-    if warmup == 0 { base_lr } else { base_lr * (iteration as f64 / warmup as f64).min(1.0) }
+    if warmup == 0 {
+        base_lr
+    } else {
+        base_lr * (iteration as f64 / warmup as f64).min(1.0)
+    }
 }
 
 /// Inclusive grid-index bounds `[floor(lo_frac * n), floor(hi_frac * n)]` (DMD2's
@@ -30,7 +34,9 @@ impl SigmaGrid {
     /// Builds the ascending grid from a descending Karras grid (without the trailing 0).
     pub fn from_descending(descending: &[f64], device: Device) -> Self {
         let ascending: Vec<f64> = descending.iter().rev().copied().collect();
-        let table = Tensor::from_slice(&ascending).to_kind(Kind::Float).to_device(device);
+        let table = Tensor::from_slice(&ascending)
+            .to_kind(Kind::Float)
+            .to_device(device);
         SigmaGrid { ascending, table }
     }
 

@@ -73,7 +73,9 @@ impl GaussianTeacher {
         for i in 0..d {
             for j in 0..d {
                 if (cov[i][j] - cov[j][i]).abs() > 1e-12 {
-                    return Err(TrainError::Config("gaussian teacher: cov must be symmetric".into()));
+                    return Err(TrainError::Config(
+                        "gaussian teacher: cov must be symmetric".into(),
+                    ));
                 }
             }
         }
@@ -86,7 +88,9 @@ impl GaussianTeacher {
             ));
         }
         Ok(GaussianTeacher {
-            mean: Tensor::from_slice(mean).to_kind(Kind::Float).to_device(device),
+            mean: Tensor::from_slice(mean)
+                .to_kind(Kind::Float)
+                .to_device(device),
             basis: u.to_kind(Kind::Float).to_device(device),
             eigenvalues: lam.to_kind(Kind::Float).to_device(device),
             mean_v: mean.to_vec(),
@@ -150,14 +154,20 @@ impl GaussianMixtureTeacher {
     ) -> Result<Self, TrainError> {
         let k = weights.len();
         let d = means.first().map_or(0, |m| m.len());
-        if k == 0 || means.len() != k || stds.len() != k || d == 0 || means.iter().any(|m| m.len() != d)
+        if k == 0
+            || means.len() != k
+            || stds.len() != k
+            || d == 0
+            || means.iter().any(|m| m.len() != d)
         {
             return Err(TrainError::Config(
                 "mixture teacher: need K weights, K means of equal length d >= 1, K stds".into(),
             ));
         }
         if weights.iter().any(|&w| !(w > 0.0)) || stds.iter().any(|&s| !(s > 0.0)) {
-            return Err(TrainError::Config("mixture teacher: weights and stds must be > 0".into()));
+            return Err(TrainError::Config(
+                "mixture teacher: weights and stds must be > 0".into(),
+            ));
         }
         let total: f64 = weights.iter().sum();
         let lw: Vec<f64> = weights.iter().map(|w| (w / total).ln()).collect();
@@ -178,9 +188,11 @@ impl ScoreModel for GaussianMixtureTeacher {
         let x = x.to_kind(Kind::Float);
         let total_var = &self.variances.unsqueeze(0) + column(sigma).square(); // [B, K]
         let diff = x.unsqueeze(1) - self.means.unsqueeze(0); // [B, K, d]
-        let sq = diff.square().sum_dim_intlist([2i64].as_slice(), false, Kind::Float); // [B, K]
-        let log_r = &self.log_weights.unsqueeze(0) - total_var.log() * (0.5 * d)
-            - sq / (&total_var * 2.0);
+        let sq = diff
+            .square()
+            .sum_dim_intlist([2i64].as_slice(), false, Kind::Float); // [B, K]
+        let log_r =
+            &self.log_weights.unsqueeze(0) - total_var.log() * (0.5 * d) - sq / (&total_var * 2.0);
         let r = log_r.softmax(1, Kind::Float); // [B, K]
         let shrink = &self.variances.unsqueeze(0) / &total_var; // [B, K]
         let post = self.means.unsqueeze(0) + diff * shrink.unsqueeze(2); // [B, K, d]
@@ -207,8 +219,9 @@ mod tests {
     fn gaussian_and_one_component_mixture_agree() {
         let g = GaussianTeacher::new(&[1.0, -1.0], &[vec![0.5, 0.0], vec![0.0, 0.5]], Device::Cpu)
             .unwrap();
-        let m = GaussianMixtureTeacher::new(&[1.0], &[vec![1.0, -1.0]], &[0.5f64.sqrt()], Device::Cpu)
-            .unwrap();
+        let m =
+            GaussianMixtureTeacher::new(&[1.0], &[vec![1.0, -1.0]], &[0.5f64.sqrt()], Device::Cpu)
+                .unwrap();
         let x = Tensor::randn([16, 2], (Kind::Float, Device::Cpu)) * 3.0;
         let s = Tensor::rand([16], (Kind::Float, Device::Cpu)) * 5.0 + 0.01;
         let a = g.denoise(&x, &s, None);
@@ -231,7 +244,10 @@ mod tests {
         let (a, b, c) = (1.49, 0.6, 0.99);
         let det = a * c - b * b;
         let inv = [[c / det, -b / det], [-b / det, a / det]];
-        let y = [inv[0][0] * 1.0 + inv[0][1] * 2.0, inv[1][0] * 1.0 + inv[1][1] * 2.0];
+        let y = [
+            inv[0][0] * 1.0 + inv[0][1] * 2.0,
+            inv[1][0] * 1.0 + inv[1][1] * 2.0,
+        ];
         let want = [1.0 * y[0] + 0.6 * y[1], 0.6 * y[0] + 0.5 * y[1]];
         assert!((got[0] as f64 - want[0]).abs() < 1e-5 && (got[1] as f64 - want[1]).abs() < 1e-5);
         assert!(GaussianTeacher::new(&[0.0], &[vec![-1.0]], Device::Cpu).is_err());

@@ -70,7 +70,9 @@ pub struct TeacherOutcome {
 
 /// The path of the snapshot after `iteration` updates.
 pub fn snapshot_path(run_dir: &Path, iteration: u64) -> PathBuf {
-    run_dir.join(files::SNAPSHOTS).join(format!("teacher-{iteration:06}.safetensors"))
+    run_dir
+        .join(files::SNAPSHOTS)
+        .join(format!("teacher-{iteration:06}.safetensors"))
 }
 
 /// EMA decay after `cur_nimg` images with batch `batch` (EDM training_loop.py).
@@ -107,7 +109,8 @@ impl TeacherState {
             checkpoint::restore_var_store(&e.vs, t, "ema.")?;
         }
         self.opt.load_state(t, "opt.")?;
-        self.step = u64::try_from(checkpoint::get_i64(t, "meta.step")?).map_err(|e| e.to_string())?;
+        self.step =
+            u64::try_from(checkpoint::get_i64(t, "meta.step")?).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -126,7 +129,10 @@ pub fn train_teacher(
     run_dir: &Path,
 ) -> Result<TeacherOutcome, TrainError> {
     cfg.validate()?;
-    let device = cfg.device.resolve().map_err(|e| TrainError::Config(e.to_string()))?;
+    let device = cfg
+        .device
+        .resolve()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     if data.shape != cfg.net.data_shape() {
         return Err(TrainError::Data(format!(
             "data has per-sample shape {:?}, the network expects {:?}",
@@ -157,7 +163,12 @@ pub fn train_teacher(
     let net = Denoiser::new(&cfg.net, device)?;
     let ema = cfg.ema.as_ref().map(|_| net.try_clone()).transpose()?;
     let opt = AdamW::for_var_store(&net.vs, cfg.adam);
-    let mut st = TeacherState { net, ema, opt, step: 0 };
+    let mut st = TeacherState {
+        net,
+        ema,
+        opt,
+        step: 0,
+    };
 
     let state_path = run_dir.join(STATE_FILE);
     let config_json = serde_json::to_value(cfg)?;
@@ -165,14 +176,18 @@ pub fn train_teacher(
     let mut resumed_from = None;
     if state_path.exists() {
         let t = checkpoint::load(&state_path)?;
-        let ck_err = |message: String| TrainError::Checkpoint { path: state_path.clone(), message };
+        let ck_err = |message: String| TrainError::Checkpoint {
+            path: state_path.clone(),
+            message,
+        };
         let saved = t
             .get(CONFIG_KEY)
             .ok_or_else(|| ck_err("no stored config".into()))
             .and_then(|c| checkpoint::tensor_string(c).map_err(ck_err))?;
         if !checkpoint::same_run_config(&saved, &config_json).map_err(ck_err)? {
             return Err(ck_err(
-                "it was written with a different config; use a new run directory or delete it".into(),
+                "it was written with a different config; use a new run directory or delete it"
+                    .into(),
             ));
         }
         st.restore(&t).map_err(ck_err)?;
@@ -182,7 +197,11 @@ pub fn train_teacher(
     }
 
     let x_all = data.x_tensor(device);
-    let y_all = if classes > 0 { data.labels_tensor(device) } else { None };
+    let y_all = if classes > 0 {
+        data.labels_tensor(device)
+    } else {
+        None
+    };
     let n = data.len() as i64;
     let b = cfg.batch_size as i64;
     let sd = st.net.sigma_data;
@@ -197,7 +216,10 @@ pub fn train_teacher(
     let save_state = |st: &TeacherState, wall: f64| -> Result<(), TrainError> {
         let mut t = st.tensors();
         t.push(("meta.wall_s".into(), Tensor::from(wall)));
-        t.push((CONFIG_KEY.into(), checkpoint::string_tensor(&config_json.to_string())));
+        t.push((
+            CONFIG_KEY.into(),
+            checkpoint::string_tensor(&config_json.to_string()),
+        ));
         checkpoint::save_atomic(&state_path, &t)
     };
     let bar = iteration_bar("teacher", st.step, cfg.iterations, cfg.progress);
@@ -248,7 +270,14 @@ pub fn train_teacher(
         }
         st.step += 1;
         let wall = wall_offset + start.elapsed().as_secs_f64();
-        log.write(&TeacherRecord { iteration: k, loss: loss_v, grad_norm, lr, ema_beta: ema_b, wall_s: wall })?;
+        log.write(&TeacherRecord {
+            iteration: k,
+            loss: loss_v,
+            grad_norm,
+            lr,
+            ema_beta: ema_b,
+            wall_s: wall,
+        })?;
         bar.inc(1);
         if cfg.snapshots.contains(&st.step) {
             save_denoiser(st.published(), &snapshot_path(run_dir, st.step))?;
@@ -288,10 +317,16 @@ mod tests {
 
     #[test]
     fn ema_beta_follows_edm() {
-        let e = EmaConfig { halflife_nimg: 500_000.0, rampup_ratio: None };
+        let e = EmaConfig {
+            halflife_nimg: 500_000.0,
+            rampup_ratio: None,
+        };
         let b = ema_beta(&e, 512, 1e9);
         assert!((b - 0.5f64.powf(512.0 / 500_000.0)).abs() < 1e-15);
-        let r = EmaConfig { halflife_nimg: 500_000.0, rampup_ratio: Some(0.05) };
+        let r = EmaConfig {
+            halflife_nimg: 500_000.0,
+            rampup_ratio: Some(0.05),
+        };
         // early: half-life = 0.05 * 512 = 25.6 images -> beta = 0.5^20
         assert!((ema_beta(&r, 512, 512.0) - 0.5f64.powf(20.0)).abs() < 1e-12);
     }

@@ -1,0 +1,120 @@
+"""PyTorch peer of `cargo run --release -p dmd-train --example bench_dmd`.
+
+One DMD2-style iteration on the paper's toy MLP (dim 4, 5x384 SiLU, 32-dim Fourier embedding),
+batch 512, EDM preconditioning, update ratio 5, the way DMD2's EDM path does it:
+generator forward (with grad only on generator iterations); on those iterations the DM gradient
+(teacher and fake denoisers under no_grad, sigma index U{20..980} of the ascending 1000-point
+Karras grid, normalised by the per-sample mean |x - D_real|), surrogate 0.5*mse(x, x - g),
+AdamW step with clip 10; then every iteration the fake-score DSM step on the detached samples
+(index U{0..999}, weight 1/sigma^2 + 1/0.5^2), AdamW with clip 10. Prints one JSON object.
+
+Usage: python peer_dmd.py [ITERATIONS]
+"""
+import copy
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SD = 0.5
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim=4, hidden=384, layers=5, fourier_dim=32):
+        super().__init__()
+        self.register_buffer("freqs", torch.randn(fourier_dim // 2) * 16)
+        dims = [dim + fourier_dim] + [hidden] * layers
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.out = nn.Linear(hidden, dim)
+
+    def forward(self, x, c_noise):
+        a = 2 * math.pi * c_noise[:, None] * self.freqs[None]
+        h = torch.cat([x, a.cos(), a.sin()], 1)
+        for layer in self.layers:
+            h = F.silu(layer(h))
+        return self.out(h)
+
+
+class Precond(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, sigma):
+        s = sigma[:, None]
+        c_skip = SD**2 / (s**2 + SD**2)
+        c_out = s * SD / (s**2 + SD**2).sqrt()
+        c_in = 1 / (SD**2 + s**2).sqrt()
+        return c_skip * x + c_out * self.net(c_in * x, sigma.log() / 4)
+
+
+def karras(n=1000, smin=0.002, smax=80.0, rho=7.0):
+    i = torch.arange(n, dtype=torch.float64)
+    s = (smax ** (1 / rho) + i / (n - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+    return s.flip(0).float()  # ascending
+
+
+def main():
+    iters = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    torch.manual_seed(0)
+    teacher = Precond(Mlp()).requires_grad_(False)
+    gen = copy.deepcopy(teacher).requires_grad_(True)
+    fake = copy.deepcopy(teacher).requires_grad_(True)
+    opt_g = torch.optim.AdamW(gen.parameters(), lr=2e-6, weight_decay=0.01)
+    opt_f = torch.optim.AdamW(fake.parameters(), lr=2e-6, weight_decay=0.01)
+    grid = karras()
+    B, D = 512, 4
+
+    def step(k):
+        gen_step = k % 5 == 0
+        z = torch.randn(B, D)
+        sig_max = torch.full((B,), 80.0)
+        with torch.set_grad_enabled(gen_step):
+            x = gen(z * 80.0, sig_max)
+        if gen_step:
+            idx = torch.randint(20, 981, (B,))
+            sigma = grid[idx]
+            with torch.no_grad():
+                xt = x + sigma[:, None] * torch.randn_like(x)
+                p_real = x - teacher(xt, sigma)
+                p_fake = x - fake(xt, sigma)
+                w = p_real.abs().mean(dim=1, keepdim=True)
+                g = torch.nan_to_num((p_real - p_fake) / w)
+            loss = 0.5 * F.mse_loss(x, (x - g).detach())
+            opt_g.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(gen.parameters(), 10.0)
+            opt_g.step()
+            loss.item()
+        xd = x.detach()
+        idx = torch.randint(0, 1000, (B,))
+        sigma = grid[idx]
+        xt = xd + sigma[:, None] * torch.randn_like(xd)
+        weight = 1 / sigma[:, None] ** 2 + 1 / SD**2
+        floss = (weight * (fake(xt, sigma) - xd) ** 2).mean()
+        opt_f.zero_grad()
+        floss.backward()
+        torch.nn.utils.clip_grad_norm_(fake.parameters(), 10.0)
+        opt_f.step()
+        floss.item()
+
+    for k in range(20):
+        step(k)
+    t0 = time.perf_counter()
+    for k in range(20, 20 + iters):
+        step(k)
+    secs = time.perf_counter() - t0
+    print(json.dumps({
+        "bench": "dmd_iteration", "impl": "python-pytorch", "torch": torch.__version__,
+        "dim": D, "hidden": 384, "layers": 5, "batch": B, "update_ratio": 5,
+        "iterations": iters, "seconds": secs, "it_per_s": iters / secs,
+        "threads": torch.get_num_threads(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

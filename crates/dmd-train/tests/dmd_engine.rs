@@ -1,0 +1,296 @@
+//! End-to-end checks of the DMD engine on CPU: convergence on a closed-form teacher (and its
+//! failure without generator updates), exact resume, the update ratio and sigma range,
+//! initialisation at Phi_1, and a NaN in the teacher stopping the run.
+
+use std::cell::Cell;
+
+use dmd_nets::denoiser::Denoiser;
+use dmd_nets::mlp::MlpConfig;
+use dmd_nets::net::NetConfig;
+use dmd_train::{
+    DistillConfig, DmdEngine, GaussianTeacher, ScoreModel, StudentInit, TrainError, distill,
+};
+use tch::{Device, Kind, Tensor};
+
+fn small_mlp(dim: i64) -> NetConfig {
+    NetConfig::Mlp(MlpConfig {
+        hidden: 64,
+        layers: 2,
+        fourier_dim: 16,
+        ..MlpConfig::new(dim)
+    })
+}
+
+fn teacher() -> GaussianTeacher {
+    GaussianTeacher::new(&[1.0, -0.5], &[vec![0.5, 0.2], vec![0.2, 0.3]], Device::Cpu).unwrap()
+}
+
+fn toy_cfg(iterations: u64) -> DistillConfig {
+    DistillConfig {
+        iterations,
+        batch_size: 256,
+        lr_generator: 1e-3,
+        lr_fake: 1e-3,
+        warmup_iters: 50,
+        init: StudentInit::Fresh { net: small_mlp(2) },
+        progress: false,
+        ..DistillConfig::default()
+    }
+}
+
+/// Mean and covariance of `[N, 2]` samples.
+fn moments(x: &Tensor) -> (Vec<f64>, Vec<f64>) {
+    let m = Vec::<f64>::try_from(x.mean_dim([0i64].as_slice(), false, Kind::Double)).unwrap();
+    let c = x
+        .to_kind(Kind::Double)
+        .tr()
+        .cov(1, None::<Tensor>, None::<Tensor>)
+        .reshape([-1]);
+    (m, Vec::<f64>::try_from(c).unwrap())
+}
+
+/// Max abs error of (mean, cov) of the student's samples against the Gaussian teacher.
+fn moment_error(engine: &DmdEngine) -> (f64, f64) {
+    tch::manual_seed(12345);
+    let z = Tensor::randn([8192, 2], (Kind::Float, Device::Cpu));
+    let (m, c) = moments(&engine.generate(&z, None));
+    let t = teacher();
+    let me = m
+        .iter()
+        .zip(t.mean())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let want = [t.cov()[0][0], t.cov()[0][1], t.cov()[1][0], t.cov()[1][1]];
+    let ce = c
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    (me, ce)
+}
+
+/// Tolerances: mean within 0.1, covariance entries within 0.1 (the target has variances 0.5
+/// and 0.3); the untrained generator misses by far more.
+#[test]
+fn dmd_matches_a_gaussian_teacher_and_fails_without_generator_updates() {
+    let t = teacher();
+    let iters = 1200;
+    let mut trained = DmdEngine::new(&toy_cfg(iters), &t, None).unwrap();
+    for _ in 0..iters {
+        trained.iteration().unwrap();
+    }
+    let (me, ce) = moment_error(&trained);
+    eprintln!("trained: mean err {me:.4}, cov err {ce:.4}");
+    assert!(
+        me < 0.1 && ce < 0.1,
+        "DMD did not match the teacher: mean err {me}, cov err {ce}"
+    );
+
+    // the control: generator updated only at iteration 0, where the warm-up lr is 0
+    let frozen_cfg = DistillConfig {
+        update_ratio: iters + 1,
+        ..toy_cfg(iters)
+    };
+    let mut frozen = DmdEngine::new(&frozen_cfg, &t, None).unwrap();
+    for _ in 0..50 {
+        frozen.iteration().unwrap();
+    }
+    let (me0, ce0) = moment_error(&frozen);
+    eprintln!("no generator updates: mean err {me0:.4}, cov err {ce0:.4}");
+    assert!(
+        me0 >= 0.1 || ce0 >= 0.1,
+        "control unexpectedly matched the teacher"
+    );
+}
+
+/// Counts: generator updates = ceil(N / ratio), fake every iteration; DM indices only in
+/// 20..=980 and both ends hit; fake indices over the full grid.
+#[test]
+fn update_ratio_and_dm_sigma_range_are_honoured() {
+    let t = teacher();
+    let cfg = DistillConfig {
+        batch_size: 512,
+        ..toy_cfg(23)
+    };
+    let mut e = DmdEngine::new(&cfg, &t, None).unwrap();
+    let mut gen_iters = Vec::new();
+    for _ in 0..23 {
+        let r = e.iteration().unwrap();
+        if r.generator_step {
+            gen_iters.push(r.iteration);
+            assert!(r.dm_loss.is_some() && r.generator_grad_norm.is_some());
+        } else {
+            assert!(r.dm_loss.is_none());
+        }
+    }
+    assert_eq!(gen_iters, vec![0, 5, 10, 15, 20]);
+    let s = e.stats();
+    assert_eq!((s.generator_updates, s.fake_updates), (5, 23));
+    let dm: i64 = s.dm_sigma_index_counts.iter().sum();
+    assert_eq!(dm, 5 * 512);
+    let lo = s.dm_sigma_index_counts.iter().position(|&c| c > 0).unwrap();
+    let hi = s
+        .dm_sigma_index_counts
+        .iter()
+        .rposition(|&c| c > 0)
+        .unwrap();
+    assert!(
+        lo >= 20 && hi <= 980,
+        "DM indices outside [20, 980]: {lo}..{hi}"
+    );
+    assert!(lo <= 22 && hi >= 978, "range not covered: {lo}..{hi}");
+    let fake: i64 = s.fake_sigma_index_counts.iter().sum();
+    assert_eq!(fake, 23 * 512);
+    let flo = s
+        .fake_sigma_index_counts
+        .iter()
+        .position(|&c| c > 0)
+        .unwrap();
+    assert!(
+        flo < 20,
+        "fake-score indices should reach below 20, got {flo}"
+    );
+}
+
+/// With `init = teacher`, G(z) = D_teacher(80 z; 80) = Phi_1(z) exactly at step 0.
+#[test]
+fn initialisation_gives_phi_1() {
+    tch::manual_seed(3);
+    let teacher = Denoiser::new(&small_mlp(4), Device::Cpu).unwrap();
+    let cfg = DistillConfig {
+        init: StudentInit::Teacher,
+        progress: false,
+        ..DistillConfig::default()
+    };
+    let e = DmdEngine::new(&cfg, &teacher, None).unwrap();
+    let z = Tensor::randn([64, 4], (Kind::Float, Device::Cpu));
+    let g = e.generate(&z, None);
+    let phi1 =
+        dmd_nets::sampler::sample(&teacher, &z, None, 1, dmd_nets::sampler::Solver::Euler, 64);
+    assert!(
+        g.equal(&phi1),
+        "max diff {}",
+        (g - phi1).abs().max().double_value(&[])
+    );
+    // a closed-form teacher cannot initialise a student
+    let cf = DistillConfig {
+        init: StudentInit::Teacher,
+        ..toy_cfg(1)
+    };
+    assert!(matches!(
+        DmdEngine::new(&cf, &self::teacher(), None),
+        Err(TrainError::Config(_))
+    ));
+}
+
+/// N iterations straight vs N/2, stop, resume, N/2: identical parameters, bit for bit.
+#[test]
+fn resume_reproduces_an_uninterrupted_run() {
+    let t = teacher();
+    let dir = tempfile::tempdir().unwrap();
+    let straight = distill(&toy_cfg(12), &t, None, &dir.path().join("a")).unwrap();
+    let half = distill(&toy_cfg(6), &t, None, &dir.path().join("b")).unwrap();
+    assert_eq!(half.iterations, 6);
+    let resumed = distill(&toy_cfg(12), &t, None, &dir.path().join("b")).unwrap();
+    assert_eq!(resumed.resumed_from, Some(6));
+    assert_eq!(resumed.stats, straight.stats);
+    for (pa, pb) in [
+        (&straight.generator_path, &resumed.generator_path),
+        (&straight.fake_path, &resumed.fake_path),
+    ] {
+        let a = Denoiser::load(pa, Device::Cpu).unwrap();
+        let b = Denoiser::load(pb, Device::Cpu).unwrap();
+        let va = a.vs.variables();
+        for (name, tb) in b.vs.variables() {
+            assert!(
+                va[&name].equal(&tb),
+                "parameter {name} differs after resume"
+            );
+        }
+    }
+    let lines = std::fs::read_to_string(&resumed.metrics_path).unwrap();
+    assert_eq!(lines.lines().count(), 12);
+    // a different config is refused
+    let other = DistillConfig {
+        lr_fake: 5e-4,
+        ..toy_cfg(14)
+    };
+    assert!(matches!(
+        distill(&other, &t, None, &dir.path().join("b")),
+        Err(TrainError::Checkpoint { .. })
+    ));
+}
+
+/// A teacher that returns NaN from its `poison_after`-th call on.
+struct Poisoned {
+    inner: GaussianTeacher,
+    calls: Cell<u64>,
+    poison_after: u64,
+}
+
+impl ScoreModel for Poisoned {
+    fn denoise(&self, x: &Tensor, sigma: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        let d = self.inner.denoise(x, sigma, labels);
+        if n >= self.poison_after {
+            d * f64::NAN
+        } else {
+            d
+        }
+    }
+    fn data_shape(&self) -> Vec<i64> {
+        self.inner.data_shape()
+    }
+    fn num_classes(&self) -> usize {
+        0
+    }
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+}
+
+#[test]
+fn nan_in_the_teacher_stops_the_run_and_keeps_the_checkpoint() {
+    // the teacher is called once per generator step (iterations 0, 5, 10, ...): poison the 3rd
+    let t = Poisoned {
+        inner: teacher(),
+        calls: Cell::new(0),
+        poison_after: 2,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = DistillConfig {
+        checkpoint_every: 4,
+        ..toy_cfg(40)
+    };
+    let err = distill(&cfg, &t, None, dir.path()).unwrap_err();
+    match &err {
+        TrainError::NonFinite {
+            iteration,
+            quantity,
+        } => {
+            assert_eq!(*iteration, 10);
+            assert!(quantity.contains("teacher"), "{quantity}");
+        }
+        other => panic!("expected NonFinite, got {other}"),
+    }
+    assert!(err.to_string().contains("iteration 10"));
+    // the last good checkpoint (after 8 iterations) loads and resumes with a healthy teacher
+    let state = dmd_train::checkpoint::load(&dir.path().join("state.safetensors")).unwrap();
+    assert_eq!(
+        dmd_train::checkpoint::get_i64(&state, "meta.step").unwrap(),
+        8
+    );
+    let healthy = teacher();
+    let out = distill(
+        &DistillConfig {
+            iterations: 12,
+            ..cfg
+        },
+        &healthy,
+        None,
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(out.resumed_from, Some(8));
+}
