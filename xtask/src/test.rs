@@ -19,24 +19,46 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let start = Instant::now();
     setup::ensure(None)?;
-    step("cargo fmt --check", &mut process::cargo(&["fmt", "--all", "--", "--check"]))?;
+    step(
+        "cargo fmt --check",
+        &mut process::cargo(&["fmt", "--all", "--", "--check"]),
+    )?;
     step(
         "cargo clippy -D warnings",
-        &mut process::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        &mut process::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     if nextest_available() {
         step(
             "cargo nextest run",
             &mut process::cargo(&["nextest", "run", "--workspace", "--no-fail-fast"]),
         )?;
-        step("cargo test --doc", &mut process::cargo(&["test", "--workspace", "--doc"]))?;
+        step(
+            "cargo test --doc",
+            &mut process::cargo(&["test", "--workspace", "--doc"]),
+        )?;
     } else {
         step(
             "cargo test",
-            &mut process::cargo(&["test", "--workspace", "--no-fail-fast", "--", "--test-threads=1"]),
+            &mut process::cargo(&[
+                "test",
+                "--workspace",
+                "--no-fail-fast",
+                "--",
+                "--test-threads=1",
+            ]),
         )?;
     }
-    println!("[test] all checks passed in {:.0} s", start.elapsed().as_secs_f64());
+    println!(
+        "[test] all checks passed in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

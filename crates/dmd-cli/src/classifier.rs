@@ -73,11 +73,16 @@ impl Classifier {
     ) -> Result<()> {
         let n = images.nrows();
         if n == 0 || labels.len() != n || images.ncols() != 1024 {
-            bail!("classifier training needs N x 1024 images with N labels (got {:?}, {})", images.dim(), labels.len());
+            bail!(
+                "classifier training needs N x 1024 images with N labels (got {:?}, {})",
+                images.dim(),
+                labels.len()
+            );
         }
         let device = self.vs.device();
         let x = to_images(images, device);
-        let y = Tensor::from_slice(labels.as_slice().context("labels must be contiguous")?).to(device);
+        let y =
+            Tensor::from_slice(labels.as_slice().context("labels must be contiguous")?).to(device);
         let mut opt = nn::Adam::default().build(&self.vs, 1e-3)?;
         let batch = 128i64;
         let steps_per_epoch = (n as i64 + batch - 1) / batch;
@@ -127,7 +132,8 @@ impl Classifier {
             let x = to_images(images.slice(ndarray::s![start..end, ..]), device);
             let f = self.features(&x).to(Device::Cpu).contiguous();
             let v: Vec<f32> = Vec::<f32>::try_from(f.flatten(0, -1)).expect("f32 features");
-            let block = Array2::from_shape_vec((end - start, FEATURE_DIM as usize), v).expect("shape");
+            let block =
+                Array2::from_shape_vec((end - start, FEATURE_DIM as usize), v).expect("shape");
             out.slice_mut(ndarray::s![start..end, ..]).assign(&block);
         }
         out
@@ -136,7 +142,9 @@ impl Classifier {
     /// Saves the weights (safetensors).
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         let tmp = path.with_extension("tmp.safetensors");
-        self.vs.save(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        self.vs
+            .save(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     }
@@ -172,23 +180,36 @@ pub struct ClassifierKey {
 
 /// The trained classifier and its MNIST test accuracy, trained once into a stage folder under
 /// `stages` and loaded from there afterwards.
-pub fn cached(stages: &std::path::Path, key: &ClassifierKey, device: Device) -> Result<(Classifier, f64)> {
+pub fn cached(
+    stages: &std::path::Path,
+    key: &ClassifierKey,
+    device: Device,
+) -> Result<(Classifier, f64)> {
     let stage = crate::store::Stage::new(stages, "classifier", key)?;
     let weights = stage.path("classifier.safetensors");
     if stage.is_done() {
-        let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stage.path("DONE.json"))?)?;
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(stage.path("DONE.json"))?)?;
         let acc = info["test_accuracy"].as_f64().unwrap_or(f64::NAN);
         return Ok((Classifier::load(&weights, device)?, acc));
     }
     let spec = dmd_data::Mnist::default();
     let train = spec.generate(key.train_size, key.seed)?;
-    let test = dmd_data::Mnist { split: dmd_data::Split::Test, ..dmd_data::Mnist::default() }.generate(None, 0)?;
+    let test = dmd_data::Mnist {
+        split: dmd_data::Split::Test,
+        ..dmd_data::Mnist::default()
+    }
+    .generate(None, 0)?;
     let (Some(ytr), Some(yte)) = (train.labels.as_ref(), test.labels.as_ref()) else {
         bail!("MNIST came without labels");
     };
     tch::manual_seed(key.seed as i64);
     let mut c = Classifier::new(device);
-    tracing::info!(images = train.len(), epochs = key.epochs, "training the MNIST feature classifier");
+    tracing::info!(
+        images = train.len(),
+        epochs = key.epochs,
+        "training the MNIST feature classifier"
+    );
     c.train(train.x.view(), ytr.view(), key.epochs, key.seed)?;
     let acc = c.accuracy(test.x.view(), yte.view());
     tracing::info!(test_accuracy = acc, "MNIST classifier trained");

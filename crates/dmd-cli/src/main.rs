@@ -120,7 +120,12 @@ fn main() {
 
 /// The default profile: `paper` when libtorch sees a CUDA GPU, `cpu` otherwise.
 pub fn default_profile() -> String {
-    if tch::Cuda::is_available() { "paper" } else { "cpu" }.to_string()
+    if tch::Cuda::is_available() {
+        "paper"
+    } else {
+        "cpu"
+    }
+    .to_string()
 }
 
 fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {

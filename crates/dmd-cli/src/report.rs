@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::pipeline::analyze::StudentMetrics;
 use crate::pipeline::ExperimentResult;
+use crate::pipeline::analyze::StudentMetrics;
 use crate::reproduce::{EXPERIMENTS, RunInfo};
 
 /// Delta_E below this counts as copying (the "clearly below ... and below 0.5").
@@ -34,12 +34,20 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
             continue;
         }
         let summary: ExperimentResult = serde_json::from_str(&std::fs::read_to_string(&p)?)
-            .with_context(|| format!("{} is not a valid summary; rerun the experiment", p.display()))?;
+            .with_context(|| {
+                format!(
+                    "{} is not a valid summary; rerun the experiment",
+                    p.display()
+                )
+            })?;
         let mut students = Vec::new();
         for s in &summary.snapshots {
             let text = std::fs::read_to_string(&s.metrics)
                 .with_context(|| format!("cannot read {}", s.metrics.display()))?;
-            students.push(serde_json::from_str(&text).with_context(|| format!("{} is not valid", s.metrics.display()))?);
+            students.push(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not valid", s.metrics.display()))?,
+            );
         }
         loaded.insert(name.to_string(), Loaded { summary, students });
     }
@@ -49,23 +57,55 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
 
     let mut md = String::new();
     writeln!(md, "# dmd-lab: reproduction report\n")?;
-    writeln!(md, "*Why Are DMD Students Lazy?* reproduced with dmd-lab. Delta_E = E_DT / E_OT - 1 over N fixed seeds (paper Eq. 6); copy score = (E_rand - E_DT) / (E_rand - E_OT) (1 = copying, 0 = random pairing); intervals are 95% percentile bootstrap intervals over the seeds.\n")?;
+    writeln!(
+        md,
+        "*Why Are DMD Students Lazy?* reproduced with dmd-lab. Delta_E = E_DT / E_OT - 1 over N fixed seeds (paper Eq. 6); copy score = (E_rand - E_DT) / (E_rand - E_OT) (1 = copying, 0 = random pairing); intervals are 95% percentile bootstrap intervals over the seeds.\n"
+    )?;
     if let Some(i) = &info {
-        writeln!(md, "- profile: `{}`\n- hardware: {}\n- commit: `{}`\n- wall time: {:.1} min\n", i.profile, i.hardware, i.commit, i.wall_s / 60.0)?;
+        writeln!(
+            md,
+            "- profile: `{}`\n- hardware: {}\n- commit: `{}`\n- wall time: {:.1} min\n",
+            i.profile,
+            i.hardware,
+            i.commit,
+            i.wall_s / 60.0
+        )?;
     }
     writeln!(md, "## Claims\n")?;
-    writeln!(md, "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining distribution gap in sliced W2 at most `eval.fit_gap_max` of where it started), otherwise \"student not converged\".\n")?;
-    writeln!(md, "| # | claim (paper) | paper | experiment | ours | verdict |")?;
+    writeln!(
+        md,
+        "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining distribution gap in sliced W2 at most `eval.fit_gap_max` of where it started), otherwise \"student not converged\".\n"
+    )?;
+    writeln!(
+        md,
+        "| # | claim (paper) | paper | experiment | ours | verdict |"
+    )?;
     writeln!(md, "|---|---|---|---|---|---|")?;
     for (i, c) in claims(&loaded).iter().enumerate() {
-        writeln!(md, "| {} | {} | {} | {} | {} | {} |", i + 1, c.claim, c.paper, c.experiment, c.ours, c.verdict)?;
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            c.claim,
+            c.paper,
+            c.experiment,
+            c.ours,
+            c.verdict
+        )?;
     }
     writeln!(md, "\n## Experiments\n")?;
     for name in EXPERIMENTS {
-        let status = info.as_ref().and_then(|i| i.experiments.iter().find(|e| e.name == name));
+        let status = info
+            .as_ref()
+            .and_then(|i| i.experiments.iter().find(|e| e.name == name));
         match (loaded.get(name), status) {
             (Some(l), _) => experiment_section(&mut md, out, l)?,
-            (None, Some(s)) => writeln!(md, "### {name}\n\n{}: {}\n", s.status, s.message.clone().unwrap_or_default())?,
+            (None, Some(s)) => writeln!(
+                md,
+                "### {name}\n\n{}: {}\n",
+                s.status,
+                s.message.clone().unwrap_or_default()
+            )?,
             (None, None) => writeln!(md, "### {name}\n\nnot run\n")?,
         }
     }
@@ -84,10 +124,29 @@ struct Claim {
 }
 
 fn fmt_de(m: &StudentMetrics) -> String {
-    match &m.delta_e.ci {
-        Some(ci) => format!("{:.3} [{:.3}, {:.3}]", m.delta_e.delta_e, ci.lower, ci.upper),
-        None => format!("{:.3}", m.delta_e.delta_e),
+    match &m.student().delta_e_interval {
+        Some(ci) => format!(
+            "{:.3} [{:.3}, {:.3}]",
+            m.student().delta_e,
+            ci.lower,
+            ci.upper
+        ),
+        None => format!("{:.3}", m.student().delta_e),
     }
+}
+
+fn fine(m: &StudentMetrics) -> f64 {
+    m.pairing()
+        .student_vs_fine
+        .as_ref()
+        .map_or(f64::NAN, |d| d.delta_e)
+}
+
+fn remapped(m: &StudentMetrics) -> f64 {
+    m.pairing()
+        .fully_remapped
+        .as_ref()
+        .map_or(f64::NAN, |d| d.delta_e)
 }
 
 /// A verdict on a Delta_E threshold, gated on convergence.
@@ -95,7 +154,10 @@ fn gated(m: &StudentMetrics, holds: bool) -> String {
     if m.fit.status == "no gap" {
         "uninformative: Phi_1 already matches Phi_K (teacher not trained enough)".into()
     } else if !m.fit.converged {
-        format!("student not converged (gap {:.0}%)", 100.0 * m.fit.gap_remaining)
+        format!(
+            "student not converged (gap {:.0}%)",
+            100.0 * m.fit.gap_remaining
+        )
     } else if holds {
         "reproduced".into()
     } else {
@@ -112,26 +174,62 @@ fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
     let not_run = || ("not run".to_string(), "not run".to_string());
     let remap = |name: &str| match last(r.get(name)) {
         Some(m) => (
-            format!("Delta_E(Phi_{}) {}; Phi_{}: {:.2}; copy score {:.2}", m.reference_steps, fmt_de(m), m.fine_steps, m.delta_e_fine.delta_e, m.delta_e.copy_score),
-            gated(m, m.delta_e.delta_e > REMAP_MIN),
+            format!(
+                "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; copy score {:.2}",
+                m.pairing().k,
+                fmt_de(m),
+                m.pairing().fine_k.unwrap_or(0),
+                fine(m),
+                m.student().copy_score
+            ),
+            gated(m, m.student().delta_e > REMAP_MIN),
         ),
         None => not_run(),
     };
     let copy = |name: &str| match last(r.get(name)) {
         Some(m) => (
-            format!("{} (copy score {:.2}; remapped control {:.2})", fmt_de(m), m.delta_e.copy_score, m.delta_e_remapped.delta_e),
-            gated(m, m.delta_e.delta_e < COPY_MAX),
+            format!(
+                "{} (copy score {:.2}; remapped control {:.2})",
+                fmt_de(m),
+                m.student().copy_score,
+                remapped(m)
+            ),
+            gated(m, m.student().delta_e < COPY_MAX),
         ),
         None => not_run(),
     };
     let (o, v) = remap("chessboard-r4");
-    out.push(Claim { claim: "low-D chessboard (R^4): the student remaps", paper: "Delta_E = 8.55", experiment: "chessboard-r4", ours: o, verdict: v });
+    out.push(Claim {
+        claim: "low-D chessboard (R^4): the student remaps",
+        paper: "Delta_E = 8.55",
+        experiment: "chessboard-r4",
+        ours: o,
+        verdict: v,
+    });
     let (o, v) = remap("moons-r4");
-    out.push(Claim { claim: "double moons (R^4): remapping", paper: "remaps (Fig. 8)", experiment: "moons-r4", ours: o, verdict: v });
+    out.push(Claim {
+        claim: "double moons (R^4): remapping",
+        paper: "remaps (Fig. 8)",
+        experiment: "moons-r4",
+        ours: o,
+        verdict: v,
+    });
     let (o, v) = remap("gmm32-r4");
-    out.push(Claim { claim: "32-component GMM (R^4): remapping", paper: "remaps (Fig. 8)", experiment: "gmm32-r4", ours: o, verdict: v });
+    out.push(Claim {
+        claim: "32-component GMM (R^4): remapping",
+        paper: "remaps (Fig. 8)",
+        experiment: "gmm32-r4",
+        ours: o,
+        verdict: v,
+    });
     let (o, v) = copy("mnist-uncond");
-    out.push(Claim { claim: "unconditional MNIST (teacher 8192 it): copying", paper: "Delta_E = 0.0367", experiment: "mnist-uncond", ours: o, verdict: v });
+    out.push(Claim {
+        claim: "unconditional MNIST (teacher 8192 it): copying",
+        paper: "Delta_E = 0.0367",
+        experiment: "mnist-uncond",
+        ours: o,
+        verdict: v,
+    });
     let snaps = r.get("mnist-snapshots").map(|l| {
         let mut s: Vec<&StudentMetrics> = l.students.iter().collect();
         s.sort_by_key(|m| m.snapshot);
@@ -144,53 +242,136 @@ fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
                 paper: "Delta_E = 1.05 (1024 it)",
                 experiment: "mnist-snapshots",
                 ours: format!("{} ({} it)", fmt_de(first), first.snapshot),
-                verdict: gated(first, first.delta_e.delta_e > lastm.delta_e.delta_e),
+                verdict: gated(first, first.student().delta_e > lastm.student().delta_e),
             });
-            let series: Vec<String> = snaps.as_ref().unwrap().iter().map(|m| format!("{}: {:.3}", m.snapshot, m.delta_e.delta_e)).collect();
-            let xs: Vec<f64> = snaps.as_ref().unwrap().iter().map(|m| m.snapshot as f64).collect();
-            let ys: Vec<f64> = snaps.as_ref().unwrap().iter().map(|m| m.delta_e.delta_e).collect();
-            let rho = dmd_analysis::spearman(&xs, &ys).map(|c| c.r).unwrap_or(f64::NAN);
+            let series: Vec<String> = snaps
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
+                .collect();
+            let xs: Vec<f64> = snaps
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|m| m.snapshot as f64)
+                .collect();
+            let ys: Vec<f64> = snaps
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|m| m.student().delta_e)
+                .collect();
+            let rho = dmd_analysis::spearman(&xs, &ys)
+                .map(|c| c.r)
+                .unwrap_or(f64::NAN);
             let all_conv = snaps.as_ref().unwrap().iter().all(|m| m.fit.converged);
             out.push(Claim {
                 claim: "Delta_E decreases as the teacher converges",
                 paper: "decreasing over 1024..8192 it (Fig. 7)",
                 experiment: "mnist-snapshots",
                 ours: format!("{}; Spearman rho {rho:.2}", series.join(", ")),
-                verdict: if !all_conv { "student not converged (some snapshots)".into() } else if rho < 0.0 && lastm.delta_e.delta_e < first.delta_e.delta_e { "reproduced".into() } else { "not reproduced".into() },
+                verdict: if !all_conv {
+                    "student not converged (some snapshots)".into()
+                } else if rho < 0.0 && lastm.student().delta_e < first.student().delta_e {
+                    "reproduced".into()
+                } else {
+                    "not reproduced".into()
+                },
             });
         }
         _ => {
             for (claim, paper) in [
-                ("MNIST, earliest teacher snapshot: weaker copying", "Delta_E = 1.05 (1024 it)"),
-                ("Delta_E decreases as the teacher converges", "decreasing over 1024..8192 it (Fig. 7)"),
+                (
+                    "MNIST, earliest teacher snapshot: weaker copying",
+                    "Delta_E = 1.05 (1024 it)",
+                ),
+                (
+                    "Delta_E decreases as the teacher converges",
+                    "decreasing over 1024..8192 it (Fig. 7)",
+                ),
             ] {
-                out.push(Claim { claim, paper, experiment: "mnist-snapshots", ours: "not run".into(), verdict: "not run".into() });
+                out.push(Claim {
+                    claim,
+                    paper,
+                    experiment: "mnist-snapshots",
+                    ours: "not run".into(),
+                    verdict: "not run".into(),
+                });
             }
         }
     }
     let (o, v) = copy("mnist-cond");
-    out.push(Claim { claim: "class-conditional MNIST: copying", paper: "copies (Fig. 9)", experiment: "mnist-cond", ours: o, verdict: v });
+    out.push(Claim {
+        claim: "class-conditional MNIST: copying",
+        paper: "copies (Fig. 9)",
+        experiment: "mnist-cond",
+        ours: o,
+        verdict: v,
+    });
     let (o, v) = copy("mlp-manifold-cond");
-    out.push(Claim { claim: "MLP-manifold (16-D in 1024-D), conditional: copying", paper: "copies (Fig. 9)", experiment: "mlp-manifold-cond", ours: o, verdict: v });
-    match last(r.get("mnist-uncond")).and_then(|m| m.memorisation.as_ref().map(|mem| (m, mem))) {
+    out.push(Claim {
+        claim: "MLP-manifold (16-D in 1024-D), conditional: copying",
+        paper: "copies (Fig. 9)",
+        experiment: "mlp-manifold-cond",
+        ours: o,
+        verdict: v,
+    });
+    match last(r.get("mnist-uncond"))
+        .and_then(|m| m.metrics.memorisation.as_ref().map(|mem| (m, mem)))
+    {
         Some((_, mem)) => out.push(Claim {
             claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
             paper: "no memorisation (Fig. 5)",
             experiment: "mnist-uncond",
-            ours: format!("memorised fraction {:.4} of {} (median r {:.2})", mem.memorised_fraction, mem.n, mem.median_ratio),
-            verdict: if mem.memorised_fraction < 0.01 { "reproduced".into() } else { "not reproduced".into() },
+            ours: format!(
+                "memorised fraction {:.4} of {} (median r {:.2})",
+                mem.memorised_fraction, mem.n, mem.median_ratio
+            ),
+            verdict: if mem.memorised_fraction < 0.01 {
+                "reproduced".into()
+            } else {
+                "not reproduced".into()
+            },
         }),
-        None => out.push(Claim { claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)", paper: "no memorisation (Fig. 5)", experiment: "mnist-uncond", ours: "not run".into(), verdict: "not run".into() }),
+        None => out.push(Claim {
+            claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
+            paper: "no memorisation (Fig. 5)",
+            experiment: "mnist-uncond",
+            ours: "not run".into(),
+            verdict: "not run".into(),
+        }),
     }
-    match last(r.get("mnist-uncond")).and_then(|m| m.displacement.delta_vs_distance_to_train.as_ref().map(|c| (m, c))) {
+    match last(r.get("mnist-uncond")).and_then(|m| {
+        m.metrics
+            .displacement
+            .as_ref()
+            .and_then(|d| d.delta_vs_distance_to_train.as_ref())
+            .map(|c| (m, c))
+    }) {
         Some((m, c)) => out.push(Claim {
             claim: "delta(z) correlates negatively with D(z)",
             paper: "negative (Fig. 6)",
             experiment: "mnist-uncond",
-            ours: format!("Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})", c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value),
-            verdict: if !m.fit.converged { "student not converged".into() } else if c.pearson.r < 0.0 && c.pearson.p_value < 0.05 { "reproduced".into() } else { "not reproduced".into() },
+            ours: format!(
+                "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})",
+                c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value
+            ),
+            verdict: if !m.fit.converged {
+                "student not converged".into()
+            } else if c.pearson.r < 0.0 && c.pearson.p_value < 0.05 {
+                "reproduced".into()
+            } else {
+                "not reproduced".into()
+            },
         }),
-        None => out.push(Claim { claim: "delta(z) correlates negatively with D(z)", paper: "negative (Fig. 6)", experiment: "mnist-uncond", ours: "not run".into(), verdict: "not run".into() }),
+        None => out.push(Claim {
+            claim: "delta(z) correlates negatively with D(z)",
+            paper: "negative (Fig. 6)",
+            experiment: "mnist-uncond",
+            ours: "not run".into(),
+            verdict: "not run".into(),
+        }),
     }
     match (last(r.get("mnist-uncond")), last(r.get("mnist-gan"))) {
         (Some(off), Some(on)) => out.push(Claim {
@@ -198,9 +379,21 @@ fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
             paper: "copies without GAN (Sec. 4.3)",
             experiment: "mnist-uncond vs mnist-gan",
             ours: format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
-            verdict: if !(off.fit.converged && on.fit.converged) { "student not converged".into() } else if off.delta_e.delta_e < COPY_MAX { "reproduced".into() } else { "not reproduced".into() },
+            verdict: if !(off.fit.converged && on.fit.converged) {
+                "student not converged".into()
+            } else if off.student().delta_e < COPY_MAX {
+                "reproduced".into()
+            } else {
+                "not reproduced".into()
+            },
         }),
-        _ => out.push(Claim { claim: "copying does not come from the GAN term", paper: "copies without GAN (Sec. 4.3)", experiment: "mnist-uncond vs mnist-gan", ours: "not run".into(), verdict: "not run".into() }),
+        _ => out.push(Claim {
+            claim: "copying does not come from the GAN term",
+            paper: "copies without GAN (Sec. 4.3)",
+            experiment: "mnist-uncond vs mnist-gan",
+            ours: "not run".into(),
+            verdict: "not run".into(),
+        }),
     }
     out
 }
@@ -208,37 +401,86 @@ fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
 fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
     let s = &l.summary;
     writeln!(md, "### {}\n", s.name)?;
-    writeln!(md, "profile `{}`; teacher training {:.1} min (0 = reused); experiment {:.1} min in this run.\n", s.profile, s.teacher_wall_s / 60.0, s.wall_s / 60.0)?;
-    writeln!(md, "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | fit |")?;
+    writeln!(
+        md,
+        "profile `{}`; teacher training {:.1} min (0 = reused); experiment {:.1} min in this run.\n",
+        s.profile,
+        s.teacher_wall_s / 60.0,
+        s.wall_s / 60.0
+    )?;
+    writeln!(
+        md,
+        "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | fit |"
+    )?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
     for m in &l.students {
+        let sw = m.metrics.sliced_w2.as_ref();
         writeln!(
             md,
             "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.4} / {:.4} / {:.4} | {:.0}% | {} |",
             m.snapshot,
             fmt_de(m),
-            m.delta_e_fine.delta_e,
-            m.delta_e_teacher_one_step.delta_e,
-            m.delta_e_remapped.delta_e,
-            m.delta_e.copy_score,
-            m.fit.sw2_student,
-            m.fit.sw2_teacher_one_step,
-            m.fit.sw2_floor,
+            fine(m),
+            m.pairing()
+                .teacher_one_step
+                .as_ref()
+                .map_or(f64::NAN, |d| d.delta_e),
+            remapped(m),
+            m.student().copy_score,
+            sw.map_or(f64::NAN, |s| s.student),
+            sw.and_then(|s| s.teacher_one_step).unwrap_or(f64::NAN),
+            sw.and_then(|s| s.floor).unwrap_or(f64::NAN),
             100.0 * m.fit.gap_remaining,
             m.fit.status
         )?;
     }
+    for m in &l.students {
+        for f in &m.metrics.frechet {
+            writeln!(
+                md,
+                "\nFrechet distance ({}, snapshot {}): student {:.4}, Phi_1 {:.4}, floor {:.4}.",
+                f.space,
+                m.snapshot,
+                f.student,
+                f.teacher_one_step.unwrap_or(f64::NAN),
+                f.floor.unwrap_or(f64::NAN)
+            )?;
+        }
+        if let Some(acc) = m.classifier_test_accuracy {
+            writeln!(
+                md,
+                "(MNIST feature classifier test accuracy {:.2}%.)",
+                100.0 * acc
+            )?;
+        }
+    }
     if let Some(sup) = l.students.last().and_then(|m| m.support.as_ref()) {
-        writeln!(md, "\nOn the data's support: training data {:.1}%, teacher Phi_fine {:.1}%, Phi_K {:.1}%, student {:.1}%.", 100.0 * sup.data.fraction_on_support, 100.0 * sup.teacher_fine.fraction_on_support, 100.0 * sup.teacher_k.fraction_on_support, 100.0 * sup.student.fraction_on_support)?;
+        writeln!(
+            md,
+            "\nOn the data's support: training data {:.1}%, teacher Phi_fine {:.1}%, Phi_K {:.1}%, student {:.1}%.",
+            100.0 * sup.data.fraction_on_support,
+            100.0 * sup.teacher_fine.fraction_on_support,
+            100.0 * sup.teacher_k.fraction_on_support,
+            100.0 * sup.student.fraction_on_support
+        )?;
     }
     let fig_dir = out.join(&s.name).join("figures");
     if let Ok(entries) = std::fs::read_dir(&fig_dir) {
-        let mut figs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+        let mut figs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect();
         figs.sort();
         writeln!(md)?;
         for f in figs {
             let rel = f.strip_prefix(out).unwrap_or(&f);
-            writeln!(md, "![{}]({})", f.file_stem().unwrap_or_default().to_string_lossy(), rel.display())?;
+            writeln!(
+                md,
+                "![{}]({})",
+                f.file_stem().unwrap_or_default().to_string_lossy(),
+                rel.display()
+            )?;
         }
     }
     writeln!(md)?;

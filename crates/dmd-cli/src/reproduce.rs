@@ -109,22 +109,56 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
     let mut statuses = Vec::new();
     let total = configs.len();
     for (i, cfg) in configs.iter().enumerate() {
-        println!("[reproduce] ({}/{total}) {} ({profile}) ...", i + 1, cfg.name);
+        println!(
+            "[reproduce] ({}/{total}) {} ({profile}) ...",
+            i + 1,
+            cfg.name
+        );
         let t = Instant::now();
         let outcome = pipeline::run_experiment(cfg, &profile, &paths, Until::Analyze);
         let wall_s = t.elapsed().as_secs_f64();
         let status = match outcome {
             Ok(_) => {
-                println!("[reproduce] ({}/{total}) {}: done in {wall_s:.0} s", i + 1, cfg.name);
-                ExperimentStatus { name: cfg.name.clone(), status: "done".into(), message: None, wall_s }
+                println!(
+                    "[reproduce] ({}/{total}) {}: done in {wall_s:.0} s",
+                    i + 1,
+                    cfg.name
+                );
+                ExperimentStatus {
+                    name: cfg.name.clone(),
+                    status: "done".into(),
+                    message: None,
+                    wall_s,
+                }
             }
-            Err(e) if !cfg.requires.is_empty() && e.to_string().contains("needs files you must bring") => {
-                println!("[reproduce] ({}/{total}) {}: not run: {e:#}", i + 1, cfg.name);
-                ExperimentStatus { name: cfg.name.clone(), status: "not run".into(), message: Some(format!("{e:#}")), wall_s }
+            Err(e)
+                if !cfg.requires.is_empty()
+                    && e.to_string().contains("needs files you must bring") =>
+            {
+                println!(
+                    "[reproduce] ({}/{total}) {}: not run: {e:#}",
+                    i + 1,
+                    cfg.name
+                );
+                ExperimentStatus {
+                    name: cfg.name.clone(),
+                    status: "not run".into(),
+                    message: Some(format!("{e:#}")),
+                    wall_s,
+                }
             }
             Err(e) => {
-                eprintln!("[reproduce] ({}/{total}) {}: FAILED: {e:#}", i + 1, cfg.name);
-                ExperimentStatus { name: cfg.name.clone(), status: "failed".into(), message: Some(format!("{e:#}")), wall_s }
+                eprintln!(
+                    "[reproduce] ({}/{total}) {}: FAILED: {e:#}",
+                    i + 1,
+                    cfg.name
+                );
+                ExperimentStatus {
+                    name: cfg.name.clone(),
+                    status: "failed".into(),
+                    message: Some(format!("{e:#}")),
+                    wall_s,
+                }
             }
         };
         statuses.push(status);
@@ -138,7 +172,11 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
     };
     store::write_json_atomic(&a.out.join("run_info.json"), &info)?;
     let report = crate::report::write_report(&a.out)?;
-    println!("[reproduce] wrote {} ({:.0} s in all)", report.display(), info.wall_s);
+    println!(
+        "[reproduce] wrote {} ({:.0} s in all)",
+        report.display(),
+        info.wall_s
+    );
     let failed: Vec<&str> = info
         .experiments
         .iter()
@@ -146,7 +184,11 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
         .map(|s| s.name.as_str())
         .collect();
     if !failed.is_empty() {
-        bail!("{} experiment(s) failed: {}", failed.len(), failed.join(", "));
+        bail!(
+            "{} experiment(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        );
     }
     Ok(())
 }
@@ -183,7 +225,8 @@ fn git_commit() -> String {
     };
     match run(&["rev-parse", "--short=12", "HEAD"]) {
         Some(c) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
             if dirty { format!("{c}-dirty") } else { c }
         }
         None => "unknown (not a git checkout)".into(),

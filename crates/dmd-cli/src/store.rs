@@ -63,7 +63,8 @@ pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> Result<()> {
 /// Writes bytes to `path` via `path.tmp` and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let tmp = path.with_extension("tmp");
     fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -92,7 +93,10 @@ pub fn save_arrays(path: &Path, arrays: &[(&str, &Array2<f32>)]) -> Result<()> {
 pub fn load_arrays(path: &Path) -> Result<HashMap<String, Array2<f32>>> {
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let st = SafeTensors::deserialize(&bytes).with_context(|| {
-        format!("{} is not a valid safetensors file (truncated or corrupt); delete it to recompute", path.display())
+        format!(
+            "{} is not a valid safetensors file (truncated or corrupt); delete it to recompute",
+            path.display()
+        )
     })?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
@@ -135,8 +139,14 @@ mod tests {
             a: u32,
             b: f64,
         }
-        assert_eq!(config_hash(&K { a: 1, b: 0.5 }), config_hash(&K { a: 1, b: 0.5 }));
-        assert_ne!(config_hash(&K { a: 1, b: 0.5 }), config_hash(&K { a: 2, b: 0.5 }));
+        assert_eq!(
+            config_hash(&K { a: 1, b: 0.5 }),
+            config_hash(&K { a: 1, b: 0.5 })
+        );
+        assert_ne!(
+            config_hash(&K { a: 1, b: 0.5 }),
+            config_hash(&K { a: 2, b: 0.5 })
+        );
         assert_eq!(config_hash(&K { a: 1, b: 0.5 }).len(), 12);
     }
 }

@@ -25,7 +25,10 @@ fn shipped_configs_load_under_every_profile() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     configs.sort();
-    assert!(configs.len() >= 9, "expected a config per experiment, found {configs:?}");
+    assert!(
+        configs.len() >= 9,
+        "expected a config per experiment, found {configs:?}"
+    );
     for profile in ["smoke", "cpu", "paper"] {
         let mut args = vec!["check", "--profile", profile];
         let paths: Vec<String> = configs.iter().map(|p| p.display().to_string()).collect();
@@ -53,7 +56,12 @@ fn malformed_configs_fail_with_one_line_and_exit_code_2() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", f.display());
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{}: expected one line, got {stderr}", f.display());
+        assert_eq!(
+            lines.len(),
+            1,
+            "{}: expected one line, got {stderr}",
+            f.display()
+        );
         assert!(lines[0].starts_with("error: "), "{}: {stderr}", f.display());
     }
 }
@@ -63,7 +71,11 @@ fn set_overrides_are_checked_like_the_file() {
     let cfg = root().join("configs/chessboard-r4.toml");
     let cfg = cfg.to_str().unwrap();
     let ok = dmd(&["check", cfg, "--set", "teacher.iterations=123"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let bad = dmd(&["check", cfg, "--set", "teacher.iterationz=123"]);
     assert_eq!(bad.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&bad.stderr);

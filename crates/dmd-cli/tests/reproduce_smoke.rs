@@ -18,7 +18,10 @@ fn mnist_present() -> bool {
 #[test]
 fn smoke_reproduce_writes_a_full_report_and_resumes() {
     if !mnist_present() {
-        assert!(std::env::var_os("CI").is_none(), "MNIST missing under CI: run `cargo xtask setup`");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MNIST missing under CI: run `cargo xtask setup`"
+        );
         eprintln!("SKIPPED: MNIST not installed (run `cargo xtask setup`)");
         return;
     }
@@ -39,16 +42,28 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
     };
     let first = run();
     let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(first.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).expect("REPORT.md written");
     let claim_rows = report
         .lines()
-        .filter(|l| l.starts_with("| ") && l.split('|').nth(1).is_some_and(|c| c.trim().parse::<u32>().is_ok()))
+        .filter(|l| {
+            l.starts_with("| ")
+                && l.split('|')
+                    .nth(1)
+                    .is_some_and(|c| c.trim().parse::<u32>().is_ok())
+        })
         .count();
     assert_eq!(claim_rows, 11, "one row per claim of the paper:\n{report}");
     assert!(report.contains("### imagenet64\n\nnot run"), "{report}");
-    assert!(report.contains("imagenet64/teacher.safetensors"), "the missing file is named:\n{report}");
+    assert!(
+        report.contains("imagenet64/teacher.safetensors"),
+        "the missing file is named:\n{report}"
+    );
     for exp in [
         "chessboard-r4",
         "moons-r4",
@@ -67,7 +82,11 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
             .collect();
         assert!(pngs.len() >= 5, "{exp}: {} figures", pngs.len());
         for p in &pngs {
-            assert!(p.metadata().unwrap().len() > 1000, "{} is too small", p.path().display());
+            assert!(
+                p.metadata().unwrap().len() > 1000,
+                "{} is too small",
+                p.path().display()
+            );
             let rel = p.path().strip_prefix(&out).unwrap().display().to_string();
             assert!(report.contains(&rel), "report does not embed {rel}");
         }
@@ -79,6 +98,12 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
     assert!(second.status.success());
     let log = String::from_utf8_lossy(&second.stderr);
     assert!(log.contains("teacher: reusing"), "{log}");
-    assert!(!log.contains("teacher: training"), "a finished teacher was retrained:\n{log}");
-    assert!(!log.contains("distilling in"), "a finished student was redistilled:\n{log}");
+    assert!(
+        !log.contains("teacher: training"),
+        "a finished teacher was retrained:\n{log}"
+    );
+    assert!(
+        !log.contains("distilling in"),
+        "a finished student was redistilled:\n{log}"
+    );
 }

@@ -13,6 +13,11 @@ fn d_true() -> bool {
     true
 }
 
+/// `x > 0` and not NaN.
+pub(crate) fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
 // ---------------------------------------------------------------- teacher
 
 /// Exponential moving average of the teacher's weights (EDM training/training_loop.py):
@@ -144,19 +149,19 @@ impl TeacherConfig {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return bad(format!("lr = {} must be positive", self.lr));
         }
-        if !(self.p_std > 0.0) {
+        if !positive(self.p_std) {
             return bad(format!("p_std = {} must be positive", self.p_std));
         }
         if self.checkpoint_every == 0 {
             return bad("checkpoint_every must be >= 1".into());
         }
         if let Some(c) = self.grad_clip
-            && !(c > 0.0)
+            && !positive(c)
         {
             return bad(format!("grad_clip = {c} must be positive"));
         }
         if let Some(e) = &self.ema
-            && !(e.halflife_nimg > 0.0)
+            && !positive(e.halflife_nimg)
         {
             return bad(format!(
                 "ema.halflife_nimg = {} must be positive",
@@ -377,7 +382,7 @@ impl DistillConfig {
         if self.update_ratio == 0 {
             return bad("update_ratio must be >= 1 (1 = generator every iteration)".into());
         }
-        if !(self.grad_clip > 0.0) {
+        if !positive(self.grad_clip) {
             return bad(format!("grad_clip = {} must be positive", self.grad_clip));
         }
         if self.grid_size < 2 {

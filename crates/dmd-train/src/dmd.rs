@@ -451,7 +451,7 @@ impl<'a> DmdEngine<'a> {
         reseed(cfg.seed, Stream::Iteration, k);
         let b = cfg.batch_size as i64;
         let train = cfg.dropout;
-        let generator_step = k % cfg.update_ratio == 0;
+        let generator_step = k.is_multiple_of(cfg.update_ratio);
         let lr_g = warmup_lr(cfg.lr_generator, k, cfg.warmup_iters);
         let lr_f = warmup_lr(cfg.lr_fake, k, cfg.warmup_iters);
         let labels = self.draw_labels(b);
@@ -504,7 +504,7 @@ impl<'a> DmdEngine<'a> {
             if let Some(gs) = &self.gan {
                 let l = gan::g_loss(&self.gan_logits(&gs.head, &x, labels));
                 rec.gan_g_loss = Some(finite(l.double_value(&[]), k, "GAN generator loss")?);
-                total = total + l * cfg.gan.g_weight;
+                total += l * cfg.gan.g_weight;
             }
             if let Some(pool) = &self.regression {
                 let idx = Tensor::randint(pool.z.size()[0], [b], (Kind::Int64, self.device));
@@ -522,7 +522,7 @@ impl<'a> DmdEngine<'a> {
                     .square()
                     .mean(Kind::Float);
                 rec.regression_loss = Some(finite(l.double_value(&[]), k, "regression loss")?);
-                total = total + l * cfg.regression.weight;
+                total += l * cfg.regression.weight;
             }
             if dp {
                 let anchor = self.dp_anchor(&z, labels);
@@ -534,7 +534,7 @@ impl<'a> DmdEngine<'a> {
                 }
                 let l = (&x0 - anchor).square().mean(Kind::Float);
                 rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
-                total = total + l * cfg.dp_dmd.lambda_div;
+                total += l * cfg.dp_dmd.lambda_div;
             }
             self.opt_g.zero_grad();
             total.f_backward()?;
@@ -566,7 +566,7 @@ impl<'a> DmdEngine<'a> {
             let l_fake = self.gan_logits(&gs.head, &x_fake, labels);
             let l = gan::d_loss(&l_real, &l_fake);
             rec.gan_d_loss = Some(finite(l.double_value(&[]), k, "GAN discriminator loss")?);
-            fake_total = fake_total + l * cfg.gan.d_weight;
+            fake_total += l * cfg.gan.d_weight;
         }
         rec.fake_loss = finite(fake_total.double_value(&[]), k, "fake-score loss")?;
         self.opt_f.zero_grad();
@@ -723,7 +723,7 @@ pub fn distill(
         rec.wall_s = wall;
         log.write(&rec)?;
         bar.inc(1);
-        if engine.step() % cfg.checkpoint_every == 0 && engine.step() < cfg.iterations {
+        if engine.step().is_multiple_of(cfg.checkpoint_every) && engine.step() < cfg.iterations {
             save_state(&engine, wall)?;
         }
     }

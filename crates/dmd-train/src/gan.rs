@@ -19,6 +19,7 @@ pub struct GanHead {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per run
 enum Layers {
     Mlp {
         l1: nn::Linear,

@@ -70,9 +70,9 @@ impl GaussianTeacher {
                 "gaussian teacher: mean has {d} entries, cov must be {d}x{d}"
             )));
         }
-        for i in 0..d {
-            for j in 0..d {
-                if (cov[i][j] - cov[j][i]).abs() > 1e-12 {
+        for (i, row) in cov.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                if (v - cov[j][i]).abs() > 1e-12 {
                     return Err(TrainError::Config(
                         "gaussian teacher: cov must be symmetric".into(),
                     ));
@@ -164,7 +164,9 @@ impl GaussianMixtureTeacher {
                 "mixture teacher: need K weights, K means of equal length d >= 1, K stds".into(),
             ));
         }
-        if weights.iter().any(|&w| !(w > 0.0)) || stds.iter().any(|&s| !(s > 0.0)) {
+        if weights.iter().any(|&w| !crate::config::positive(w))
+            || stds.iter().any(|&s| !crate::config::positive(s))
+        {
             return Err(TrainError::Config(
                 "mixture teacher: weights and stds must be > 0".into(),
             ));

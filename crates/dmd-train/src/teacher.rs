@@ -262,7 +262,7 @@ pub fn train_teacher(
                 for (name, mut e) in ema.vs.variables() {
                     if let Some(p) = src.get(&name) {
                         // ema <- p + beta (ema - p)  (= lerp(p, ema, beta))
-                        let _ = e.copy_(&p.lerp(&e, beta));
+                        e.copy_(&p.lerp(&e, beta));
                     }
                 }
             });
@@ -282,7 +282,7 @@ pub fn train_teacher(
         if cfg.snapshots.contains(&st.step) {
             save_denoiser(st.published(), &snapshot_path(run_dir, st.step))?;
         }
-        if st.step % cfg.checkpoint_every == 0 && st.step < cfg.iterations {
+        if st.step.is_multiple_of(cfg.checkpoint_every) && st.step < cfg.iterations {
             save_state(&st, wall)?;
         }
     }

@@ -33,16 +33,21 @@ fn load_file(path: &Path, profile: &str, depth: usize) -> Result<Table, ConfigEr
         message,
     };
     if depth > 8 {
-        return Err(key_err("extends", "more than 8 levels of `extends` (a cycle?)".into()));
+        return Err(key_err(
+            "extends",
+            "more than 8 levels of `extends` (a cycle?)".into(),
+        ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
         file: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut own: Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        file: path.to_path_buf(),
-        message: one_line(&e.to_string()),
-    })?;
+    let mut own: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            file: path.to_path_buf(),
+            message: one_line(&e.to_string()),
+        })?;
     let mut table = match own.remove("extends") {
         None => Table::new(),
         Some(Value::String(parent)) => {
@@ -55,9 +60,15 @@ fn load_file(path: &Path, profile: &str, depth: usize) -> Result<Table, ConfigEr
     merge(&mut table, own);
     if let Some(profiles) = profiles {
         let Value::Table(mut profiles) = profiles else {
-            return Err(key_err("profile", "must be a table of profiles, e.g. [profile.smoke]".into()));
+            return Err(key_err(
+                "profile",
+                "must be a table of profiles, e.g. [profile.smoke]".into(),
+            ));
         };
-        if let Some(unknown) = profiles.keys().find(|k| !super::PROFILES.contains(&k.as_str())) {
+        if let Some(unknown) = profiles
+            .keys()
+            .find(|k| !super::PROFILES.contains(&k.as_str()))
+        {
             return Err(key_err(
                 &format!("profile.{unknown}"),
                 format!("unknown profile; expected one of {:?}", super::PROFILES),
@@ -65,7 +76,10 @@ fn load_file(path: &Path, profile: &str, depth: usize) -> Result<Table, ConfigEr
         }
         if let Some(over) = profiles.remove(profile) {
             let Value::Table(over) = over else {
-                return Err(key_err(&format!("profile.{profile}"), "must be a table of overrides".into()));
+                return Err(key_err(
+                    &format!("profile.{profile}"),
+                    "must be a table of overrides".into(),
+                ));
             };
             merge(&mut table, over);
         }
@@ -161,7 +175,10 @@ mod tests {
         let over: Table = "[a]\nname = \"other\"\nz = 1\n".parse().unwrap();
         let mut base: Table = "[a]\nname = \"one\"\nx = 1\n".parse().unwrap();
         merge(&mut base, over);
-        assert!(base["a"].get("x").is_none(), "a different variant replaces the table");
+        assert!(
+            base["a"].get("x").is_none(),
+            "a different variant replaces the table"
+        );
         assert_eq!(base["a"]["z"].as_integer(), Some(1));
     }
 }

@@ -124,7 +124,11 @@ impl ExperimentConfig {
             let key = e.path().to_string();
             ConfigError::Key {
                 file: path.to_path_buf(),
-                key: if key == "." { "(top level)".into() } else { key },
+                key: if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
                 message: layers::one_line(&e.into_inner().to_string()),
             }
         })?;
@@ -147,7 +151,10 @@ impl ExperimentConfig {
         {
             return Err(key_err(
                 "name",
-                format!("`{}` must be non-empty and use only letters, digits, - and _", self.name),
+                format!(
+                    "`{}` must be non-empty and use only letters, digits, - and _",
+                    self.name
+                ),
             ));
         }
         self.data
@@ -157,7 +164,10 @@ impl ExperimentConfig {
             return Err(key_err("n_train", "must be >= 1".into()));
         }
         if self.n_train.is_none() && self.data.as_toy().is_some() {
-            return Err(key_err("n_train", "synthetic data needs a training set size, e.g. n_train = 100000".into()));
+            return Err(key_err(
+                "n_train",
+                "synthetic data needs a training set size, e.g. n_train = 100000".into(),
+            ));
         }
         if self.teacher.iterations == 0 {
             return Err(key_err("teacher.iterations", "must be >= 1".into()));
@@ -213,10 +223,16 @@ impl ExperimentConfig {
             }
         }
         if e.n_samples < 2 {
-            return Err(key_err("eval.n_samples", "Delta_E needs at least 2 samples".into()));
+            return Err(key_err(
+                "eval.n_samples",
+                "Delta_E needs at least 2 samples".into(),
+            ));
         }
         if !(e.fit_gap_max > 0.0 && e.fit_gap_max <= 1.0) {
-            return Err(key_err("eval.fit_gap_max", format!("{} must be in (0, 1]", e.fit_gap_max)));
+            return Err(key_err(
+                "eval.fit_gap_max",
+                format!("{} must be in (0, 1]", e.fit_gap_max),
+            ));
         }
         Ok(())
     }

@@ -6,14 +6,13 @@
 
 use anyhow::{Context, Result, bail};
 use dmd_analysis::{
-    BootstrapConfig, BootstrapInterval, CorrelationReport, DisplacementPairs, MemorisationSummary,
-    NnConfig, Pca, bootstrap_interval, nearest_neighbours,
-    sliced_wasserstein2,
+    BootstrapConfig, CorrelationReport, DeltaEEstimate, DisplacementPairs, DisplacementSummary,
+    FrechetReport, MemorisationSummary, NnConfig, PairingReport, PairingSets, Pca, PcaSummary,
+    RunMetrics, SlicedW2Report, nearest_neighbours,
 };
 use dmd_data::SupportReport;
-use dmd_ot::{PairingInefficiency, pairing_inefficiency};
 use dmd_train::TrainData;
-use ndarray::{Array2, ArrayView2, Axis, s};
+use ndarray::{Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -47,8 +46,9 @@ impl AnalysisInput {
         let mut t = store::load_arrays(teacher_samples)?;
         let mut s = store::load_arrays(student_samples)?;
         let take = |m: &mut std::collections::HashMap<String, Array2<f32>>, k: &str, f: &Path| {
-            m.remove(k)
-                .with_context(|| format!("{} has no `{k}` array; delete it to recompute", f.display()))
+            m.remove(k).with_context(|| {
+                format!("{} has no `{k}` array; delete it to recompute", f.display())
+            })
         };
         Ok(Self {
             phi_1: take(&mut t, "phi_1", teacher_samples)?,
@@ -60,49 +60,11 @@ impl AnalysisInput {
     }
 }
 
-/// One Delta_E measurement with its bootstrap interval and the copy score.
+/// Whether the student learnt the teacher's distribution, from the sliced W2 distances of
+/// [`dmd_analysis::SlicedW2Report`]: only a converged student's Delta_E is read as copying or
+/// remapping.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PairingRow {
-    /// `Delta_E = E_DT / E_OT - 1` (paper Eq. 6).
-    pub delta_e: f64,
-    /// Bootstrap interval of Delta_E over the N seeds (None when disabled).
-    pub ci: Option<BootstrapInterval>,
-    /// `(E_rand - E_DT) / (E_rand - E_OT)`: 1 = the identity pairing is optimal (copying),
-    /// 0 = no better than a random pairing.
-    pub copy_score: f64,
-    /// `E_DT`, mean squared distance along the seed pairing.
-    pub e_dt: f64,
-    /// `E_OT`, mean squared distance of the optimal assignment.
-    pub e_ot: f64,
-    /// `E_rand`, mean squared distance of a random pairing.
-    pub e_rand: f64,
-    /// Fraction of seeds the optimal assignment maps to themselves.
-    pub fixed_points: f64,
-}
-
-impl PairingRow {
-    fn new(p: &PairingInefficiency, ci: Option<BootstrapInterval>) -> Self {
-        Self {
-            delta_e: p.delta_e,
-            ci,
-            copy_score: p.copy_score(),
-            e_dt: p.e_dt,
-            e_ot: p.e_ot,
-            e_rand: p.e_rand,
-            fixed_points: p.fixed_point_fraction(),
-        }
-    }
-}
-
-/// How well the student's distribution matches the teacher's.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FitSummary {
-    /// `SW2(G, Phi_K)`.
-    pub sw2_student: f64,
-    /// `SW2(Phi_1, Phi_K)`: where the student started.
-    pub sw2_teacher_one_step: f64,
-    /// `SW2(Phi_K(z'), Phi_K(z))`: sampling noise floor.
-    pub sw2_floor: f64,
+pub struct FitStatus {
     /// `(SW2(G) - floor) / (SW2(Phi_1) - floor)`: the fraction of the initial distribution gap
     /// left (0 = matched to the noise floor, 1 = not moved).
     pub gap_remaining: f64,
@@ -111,10 +73,8 @@ pub struct FitSummary {
     /// distillation).
     pub status: String,
     /// `status == "converged"`: the initial gap was real (`SW2(Phi_1) > 2 floor`) and
-    /// `gap_remaining <= eval.fit_gap_max`. Only then is a Delta_E read as copying/remapping.
+    /// `gap_remaining <= eval.fit_gap_max`.
     pub converged: bool,
-    /// Frechet distance in the teacher's leading PCA space: student, start, floor.
-    pub frechet_pca: dmd_analysis::FrechetReport,
     /// Mean `||G - Phi_1||` over mean `||Phi_K - Phi_1||`: how far the student moved from its
     /// initialisation, relative to the teacher's own multi-step displacement.
     pub moved_from_init: f64,
@@ -140,38 +100,35 @@ pub struct StudentMetrics {
     pub experiment: String,
     /// Teacher snapshot (iterations) the student was distilled from.
     pub snapshot: u64,
-    /// Seeds used for Delta_E.
-    pub n: usize,
-    /// The teacher's reference step count K.
-    pub reference_steps: usize,
-    /// The fine reference's step count.
-    pub fine_steps: usize,
-    /// `Delta_E(Phi_K, G)`: the paper's measure.
-    pub delta_e: PairingRow,
-    /// `Delta_E(Phi_fine, G)`.
-    pub delta_e_fine: PairingRow,
-    /// `Delta_E(Phi_K, Phi_1)`: the student's starting point.
-    pub delta_e_teacher_one_step: PairingRow,
-    /// `Delta_E(Phi_K(z), Phi_K(z'))`: full remapping (independent seeds).
-    pub delta_e_remapped: PairingRow,
-    /// Distribution fit.
-    pub fit: FitSummary,
-    /// Teacher samples' memorisation of the training set (paper Sec. 4.1).
-    pub memorisation: Option<MemorisationSummary>,
-    /// `delta(z)` statistics and its correlation with `D(z)` (paper Sec. 4.2.1).
-    pub displacement: dmd_analysis::DisplacementSummary,
-    /// Explained-variance ratios of the teacher samples' two leading components.
-    pub pca_explained_variance: Vec<f64>,
+    /// The library's measurements: Delta_E with its controls and bootstrap intervals, sliced
+    /// W2, Frechet distances (teacher PCA space; MNIST classifier features), memorisation,
+    /// displacement, PCA.
+    pub metrics: RunMetrics,
+    /// Distribution-fit verdict.
+    pub fit: FitStatus,
     /// Toy data only: fractions on the support.
     pub support: Option<SupportSummary>,
-    /// MNIST only: Frechet distance in the feature space of the trained MNIST classifier
-    /// (an FID for 32x32 digits): student, start, floor.
-    pub frechet_classifier: Option<dmd_analysis::FrechetReport>,
     /// MNIST only: the feature classifier's test accuracy.
     pub classifier_test_accuracy: Option<f64>,
 }
 
-/// Measures one student and writes `snap_dir/metrics.json` (skipped when it exists).
+impl StudentMetrics {
+    /// `Delta_E(Phi_K, G)` with its interval (the paper's measure).
+    pub fn student(&self) -> &DeltaEEstimate {
+        &self.pairing().student
+    }
+
+    /// All Delta_E values.
+    pub fn pairing(&self) -> &PairingReport {
+        self.metrics
+            .pairing
+            .as_ref()
+            .expect("the pipeline always measures the pairing")
+    }
+}
+
+/// Measures one student and writes `snap_dir/metrics.json` and the per-seed columns (skipped
+/// when both exist).
 pub fn analyze(
     cfg: &ExperimentConfig,
     snapshot: u64,
@@ -195,87 +152,115 @@ pub fn analyze(
         bail!("student samples have {} rows, need {n}", input.g.nrows());
     }
     let rows = |a: &Array2<f32>| a.slice(s![..n, ..]).to_owned();
-    let (phi_k, phi_1, phi_fine, g) = (rows(&input.phi_k), rows(&input.phi_1), rows(&input.phi_fine), rows(&input.g));
-    let phi_k_indep = input.phi_k_indep.slice(s![..n.min(input.phi_k_indep.nrows()), ..]).to_owned();
-    let boot = BootstrapConfig { n_resamples: e.bootstrap, level: 0.95, seed: e.seed };
+    let (phi_k, phi_1, phi_fine, g) = (
+        rows(&input.phi_k),
+        rows(&input.phi_1),
+        rows(&input.phi_fine),
+        rows(&input.g),
+    );
+    let m = n.min(input.phi_k_indep.nrows());
+    let phi_k_indep = input.phi_k_indep.slice(s![..m, ..]).to_owned();
+    let boot = BootstrapConfig {
+        n_resamples: e.bootstrap,
+        level: 0.95,
+        seed: e.seed,
+    };
 
     tracing::info!(n, "Delta_E and controls");
-    let delta_e = pairing_with_ci(phi_k.view(), g.view(), &boot)?;
-    let delta_e_fine = pairing_with_ci(phi_fine.view(), g.view(), &boot)?;
-    let delta_e_teacher_one_step = PairingRow::new(&pairing_inefficiency(phi_k.view(), phi_1.view())?, None);
-    let m = phi_k_indep.nrows();
-    let delta_e_remapped = PairingRow::new(
-        &pairing_inefficiency(phi_k.slice(s![..m, ..]), phi_k_indep.view())?,
-        None,
-    );
+    let pairing = PairingReport::new(
+        &PairingSets {
+            k: e.reference_steps,
+            phi_k: phi_k.view(),
+            g: g.view(),
+            fine: Some((e.fine_steps, phi_fine.view())),
+            phi_1: Some(phi_1.view()),
+            phi_k_independent: (m == n).then(|| phi_k_indep.view()),
+        },
+        (e.bootstrap >= 2).then_some(&boot),
+        e.seed,
+    )?;
 
     tracing::info!("distribution fit");
-    let sw = |a: ArrayView2<f32>, b: ArrayView2<f32>| sliced_wasserstein2(a, b, e.sw_projections, e.seed);
-    let sw2_student = sw(g.view(), phi_k.view())?;
-    let sw2_teacher_one_step = sw(phi_1.view(), phi_k.view())?;
-    let sw2_floor = sw(phi_k_indep.view(), phi_k.slice(s![..m, ..]))?;
-    let gap_remaining = (sw2_student - sw2_floor).max(0.0) / (sw2_teacher_one_step - sw2_floor).max(f64::MIN_POSITIVE);
-    // One PCA of the teacher samples serves the Frechet distance (leading `pca_dims`
-    // components) and the explained-variance summary (first two).
-    let pca_dims = phi_k.ncols().min(32).min(n.saturating_sub(1)).max(1);
-    let pca = Pca::fit(phi_k.view(), pca_dims)?;
-    let project = |a: ArrayView2<f32>| -> Result<Array2<f32>> { Ok(pca.project(a)?.mapv(|v| v as f32)) };
-    let (qk, qg, q1, qi) = (
-        project(phi_k.view())?,
-        project(g.view())?,
-        project(phi_1.view())?,
-        project(phi_k_indep.view())?,
+    let sliced_w2 = SlicedW2Report::new(
+        phi_k.view(),
+        g.view(),
+        Some(phi_1.view()),
+        Some(phi_k_indep.view()),
+        e.sw_projections,
+        e.seed,
+    )?;
+    let (sw_g, sw_1, floor) = (
+        sliced_w2.student,
+        sliced_w2.teacher_one_step.unwrap_or(f64::NAN),
+        sliced_w2.floor.unwrap_or(0.0),
     );
-    let fd = |a: &Array2<f32>, b: ArrayView2<f32>| dmd_analysis::frechet_distance(a.view(), b);
-    let frechet_pca = dmd_analysis::FrechetReport {
-        space: format!("pca-{pca_dims}"),
-        student: fd(&qg, qk.view())?,
-        teacher_one_step: Some(fd(&q1, qk.view())?),
-        floor: Some(fd(&qi, qk.slice(s![..m, ..]))?),
-    };
-    let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
-    let moved = dmd_analysis::row_distances(g.view(), phi_1.view())?;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let moved_from_init = mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE);
-    let status = if sw2_teacher_one_step <= 2.0 * sw2_floor {
+    let gap_remaining = (sw_g - floor).max(0.0) / (sw_1 - floor).max(f64::MIN_POSITIVE);
+    let status = if sw_1 <= 2.0 * floor {
         "no gap"
     } else if gap_remaining <= e.fit_gap_max {
         "converged"
     } else {
         "not converged"
     };
-    let fit = FitSummary {
-        sw2_student,
-        sw2_teacher_one_step,
-        sw2_floor,
+    let pca_dims = phi_k.ncols().min(32).min(n.saturating_sub(1)).max(1);
+    let mut frechet = vec![FrechetReport::in_pca_space(
+        pca_dims,
+        phi_k.view(),
+        g.view(),
+        Some(phi_1.view()),
+        Some(phi_k_indep.view()),
+    )?];
+    if let Some((c, _)) = classifier {
+        let f = |a: &Array2<f32>| c.features_of(a.view());
+        let (fk, fg, f1, fi) = (f(&phi_k), f(&g), f(&phi_1), f(&phi_k_indep));
+        frechet.push(FrechetReport::new(
+            "mnist-classifier",
+            fk.view(),
+            fg.view(),
+            Some(f1.view()),
+            Some(fi.view()),
+        )?);
+    }
+    let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
+    let moved = dmd_analysis::row_distances(g.view(), phi_1.view())?;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let fit = FitStatus {
         gap_remaining,
         status: status.into(),
         converged: status == "converged",
-        frechet_pca,
-        moved_from_init,
+        moved_from_init: mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE),
     };
 
-    tracing::info!(train = data.x.nrows(), "nearest training neighbours of the teacher samples");
+    tracing::info!(
+        train = data.x.nrows(),
+        "nearest training neighbours of the teacher samples"
+    );
     let n_mem = e.n_memorisation.min(n);
-    let nn = nearest_neighbours(phi_k.slice(s![..n_mem, ..]), data.x.view(), &NnConfig::default())?;
-    let memorisation = Some(MemorisationSummary::from_neighbours(&nn, e.memorisation_threshold)?);
+    let nn = nearest_neighbours(
+        phi_k.slice(s![..n_mem, ..]),
+        data.x.view(),
+        &NnConfig::default(),
+    )?;
+    let memorisation = MemorisationSummary::from_neighbours(&nn, e.memorisation_threshold)?;
     let delta = pairs.delta();
-    let correlation = CorrelationReport::new(&delta[..n_mem], &nn.mean_distance).ok();
-    let displacement = dmd_analysis::DisplacementSummary {
+    let displacement = DisplacementSummary {
         mean_teacher_one_step: mean(&pairs.teacher_one_step),
         mean_student: mean(&pairs.student),
         fraction_closer: pairs.fraction_closer(),
-        delta_vs_distance_to_train: correlation,
+        delta_vs_distance_to_train: CorrelationReport::new(&delta[..n_mem], &nn.mean_distance).ok(),
     };
+    let n_pca = e.n_pca.min(input.phi_k.nrows());
+    let pca = Pca::fit(input.phi_k.slice(s![..n_pca, ..]), 2.min(phi_k.ncols()))?;
+
     let support = match cfg.data.as_toy() {
         Some(_) => {
-            let tol = dmd_data::DEFAULT_OFF_PLANE_TOL;
             let rep = |a: ArrayView2<f32>| -> Result<SupportReport> {
-                Ok(cfg.data.support_report(a, tol)?.expect("toy data has a support test"))
+                cfg.data
+                    .support_report(a, dmd_data::DEFAULT_OFF_PLANE_TOL)?
+                    .context("toy data has a support test")
             };
-            let n_data = data.x.nrows().min(n);
             Some(SupportSummary {
-                data: rep(data.x.slice(s![..n_data, ..]))?,
+                data: rep(data.x.slice(s![..data.x.nrows().min(n), ..]))?,
                 teacher_fine: rep(phi_fine.view())?,
                 teacher_k: rep(phi_k.view())?,
                 student: rep(g.view())?,
@@ -284,39 +269,24 @@ pub fn analyze(
         None => None,
     };
 
-    let (frechet_classifier, classifier_test_accuracy) = match classifier {
-        Some((c, acc)) => {
-            let f = |a: &Array2<f32>| c.features_of(a.view());
-            let (fk, fg, f1, fi) = (f(&phi_k), f(&g), f(&phi_1), f(&phi_k_indep));
-            let fd = |a: &Array2<f32>, b: &Array2<f32>| dmd_analysis::frechet_distance(a.view(), b.view());
-            let report = dmd_analysis::FrechetReport {
-                space: "mnist-classifier".into(),
-                student: fd(&fg, &fk)?,
-                teacher_one_step: Some(fd(&f1, &fk)?),
-                floor: Some(fd(&fi, &fk.slice(s![..m, ..]).to_owned())?),
-            };
-            (Some(report), Some(*acc))
-        }
-        None => (None, None),
-    };
-
     let metrics = StudentMetrics {
         experiment: cfg.name.clone(),
         snapshot,
-        n,
-        reference_steps: e.reference_steps,
-        fine_steps: e.fine_steps,
-        delta_e,
-        delta_e_fine,
-        delta_e_teacher_one_step,
-        delta_e_remapped,
+        metrics: RunMetrics {
+            label: format!("{} / teacher {snapshot} it", cfg.name),
+            n_samples: n,
+            pairing: Some(pairing),
+            sliced_w2: Some(sliced_w2),
+            frechet,
+            memorisation: Some(memorisation),
+            displacement: Some(displacement),
+            pca: Some(PcaSummary {
+                explained_variance_ratio: pca.explained_variance_ratio(),
+            }),
+        },
         fit,
-        memorisation,
-        displacement,
-        pca_explained_variance: pca.explained_variance_ratio().into_iter().take(2).collect(),
         support,
-        frechet_classifier,
-        classifier_test_accuracy,
+        classifier_test_accuracy: classifier.map(|(_, acc)| *acc),
     };
     std::fs::create_dir_all(snap_dir)?;
     let col = |v: &[f64]| Array2::from_shape_fn((v.len(), 1), |(i, _)| v[i] as f32);
@@ -335,22 +305,4 @@ pub fn analyze(
     )?;
     store::write_json_atomic(&path, &metrics)?;
     Ok(metrics)
-}
-
-/// Delta_E of `(phi, g)` and its percentile bootstrap interval over the seeds (the optimal
-/// assignment is re-solved for every resample).
-fn pairing_with_ci(phi: ArrayView2<f32>, g: ArrayView2<f32>, boot: &BootstrapConfig) -> Result<PairingRow> {
-    let p = pairing_inefficiency(phi, g)?;
-    let ci = if boot.n_resamples >= 2 {
-        Some(bootstrap_interval(phi.nrows(), boot, |idx| {
-            let a = phi.select(Axis(0), idx);
-            let b = g.select(Axis(0), idx);
-            pairing_inefficiency(a.view(), b.view())
-                .map(|r| r.delta_e)
-                .map_err(|e| dmd_analysis::AnalysisError::InvalidParameter { name: "bootstrap", reason: e.to_string() })
-        })?)
-    } else {
-        None
-    };
-    Ok(PairingRow::new(&p, ci))
 }

@@ -24,7 +24,8 @@ pub fn student_figures(
     snap_dir: &Path,
     fig_dir: &Path,
 ) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(fig_dir).with_context(|| format!("cannot create {}", fig_dir.display()))?;
+    std::fs::create_dir_all(fig_dir)
+        .with_context(|| format!("cannot create {}", fig_dir.display()))?;
     let e = &cfg.eval;
     let k = e.reference_steps;
     let kf = e.fine_steps;
@@ -37,7 +38,10 @@ pub fn student_figures(
     };
     let per_seed = store::load_arrays(&snap_dir.join(PER_SEED))?;
     let column = |name: &str| -> Vec<f64> {
-        per_seed.get(name).map(|a| a.iter().map(|&v| f64::from(v)).collect()).unwrap_or_default()
+        per_seed
+            .get(name)
+            .map(|a| a.iter().map(|&v| f64::from(v)).collect())
+            .unwrap_or_default()
     };
     let tag = format!("{} (teacher {snapshot} it)", cfg.name);
 
@@ -49,27 +53,65 @@ pub fn student_figures(
             width: data.shape[2] as usize,
         };
         let cols = 30.min(input.g.nrows());
-        let nearest: Vec<usize> = column("nearest_train_index").iter().take(cols).map(|&v| v as usize).collect();
+        let nearest: Vec<usize> = column("nearest_train_index")
+            .iter()
+            .take(cols)
+            .map(|&v| v as usize)
+            .collect();
         let nn_rows: Array2<f32> = data.x.select(Axis(0), &nearest);
         let head = |a: &Array2<f32>| a.slice(s![..cols, ..]).to_owned();
-        let (p1, pk, pf, g) = (head(&input.phi_1), head(&input.phi_k), head(&input.phi_fine), head(&input.g));
+        let (p1, pk, pf, g) = (
+            head(&input.phi_1),
+            head(&input.phi_k),
+            head(&input.phi_fine),
+            head(&input.g),
+        );
         let mut rows = vec![
-            GridRow { label: "Phi_1(z)".into(), images: p1.view() },
-            GridRow { label: format!("Phi_{k}(z)"), images: pk.view() },
-            GridRow { label: format!("Phi_{kf}(z)"), images: pf.view() },
-            GridRow { label: "G(z)".into(), images: g.view() },
+            GridRow {
+                label: "Phi_1(z)".into(),
+                images: p1.view(),
+            },
+            GridRow {
+                label: format!("Phi_{k}(z)"),
+                images: pk.view(),
+            },
+            GridRow {
+                label: format!("Phi_{kf}(z)"),
+                images: pf.view(),
+            },
+            GridRow {
+                label: "G(z)".into(),
+                images: g.view(),
+            },
         ];
         if nearest.len() == cols {
-            rows.push(GridRow { label: format!("NN of Phi_{k}"), images: nn_rows.view() });
+            rows.push(GridRow {
+                label: format!("NN of Phi_{k}"),
+                images: nn_rows.view(),
+            });
         }
-        save("grid", image_grid(&rows, shape, cols, 2, &format!("{tag}: same seed per column"))?)?;
+        save(
+            "grid",
+            image_grid(
+                &rows,
+                shape,
+                cols,
+                2,
+                &format!("{tag}: same seed per column"),
+            )?,
+        )?;
     }
 
     // PCA triplets (Fig. 1 bottom, 10), or the 2-D plane for toys (Fig. 2, 8).
     let n_pca = e.n_pca.min(input.phi_k.nrows()).min(input.g.nrows());
     let take = |a: &Array2<f32>| a.slice(s![..n_pca, ..]).to_owned();
     let (pk, p1, g) = (take(&input.phi_k), take(&input.phi_1), take(&input.g));
-    let points = |a: ArrayView2<f64>| -> Vec<(f64, f64)> { a.rows().into_iter().map(|r| (r[0], r[1.min(r.len() - 1)])).collect() };
+    let points = |a: ArrayView2<f64>| -> Vec<(f64, f64)> {
+        a.rows()
+            .into_iter()
+            .map(|r| (r[0], r[1.min(r.len() - 1)]))
+            .collect()
+    };
     if let Some(toy) = cfg.data.as_toy() {
         let emb = toy.embedder()?;
         let plane = |a: &Array2<f32>| -> Result<Vec<(f64, f64)>> {
@@ -77,45 +119,99 @@ pub fn student_figures(
         };
         let (a, b, c) = (plane(&pk)?, plane(&p1)?, plane(&g)?);
         let panels = [
-            Panel { title: format!("Phi_{k}(z)"), points: &a },
-            Panel { title: "Phi_1(z)".into(), points: &b },
-            Panel { title: "G(z)".into(), points: &c },
+            Panel {
+                title: format!("Phi_{k}(z)"),
+                points: &a,
+            },
+            Panel {
+                title: "Phi_1(z)".into(),
+                points: &b,
+            },
+            Panel {
+                title: "G(z)".into(),
+                points: &c,
+            },
         ];
         save(
             "plane",
-            paired_panels(&panels, 0, true, &Axes::new(&format!("{tag}: data plane, colour = seed (by Phi_{k} position)"), "x1", "x2"))?,
+            paired_panels(
+                &panels,
+                0,
+                true,
+                &Axes::new(
+                    &format!("{tag}: data plane, colour = seed (by Phi_{k} position)"),
+                    "x1",
+                    "x2",
+                ),
+            )?,
         )?;
     } else {
         let tri = dmd_analysis::TripletProjection::new(pk.view(), p1.view(), g.view())?;
-        let (a, b, c) = (points(tri.teacher.view()), points(tri.teacher_one_step.view()), points(tri.student.view()));
+        let (a, b, c) = (
+            points(tri.teacher.view()),
+            points(tri.teacher_one_step.view()),
+            points(tri.student.view()),
+        );
         let panels = [
-            Panel { title: format!("Phi_{k}(z)"), points: &a },
-            Panel { title: "Phi_1(z)".into(), points: &b },
-            Panel { title: "G(z)".into(), points: &c },
+            Panel {
+                title: format!("Phi_{k}(z)"),
+                points: &a,
+            },
+            Panel {
+                title: "Phi_1(z)".into(),
+                points: &b,
+            },
+            Panel {
+                title: "G(z)".into(),
+                points: &c,
+            },
         ];
         save(
             "pca",
-            paired_panels(&panels, 0, true, &Axes::new(&format!("{tag}: PCA of Phi_{k}, colour = seed"), "PC 1", "PC 2"))?,
+            paired_panels(
+                &panels,
+                0,
+                true,
+                &Axes::new(
+                    &format!("{tag}: PCA of Phi_{k}, colour = seed"),
+                    "PC 1",
+                    "PC 2",
+                ),
+            )?,
         )?;
     }
 
     // Distance heatmap with the optimal assignment (Fig. 3, 7).
     let h = e.n_heatmap.min(input.g.nrows()).max(1);
-    let cost = dmd_ot::sq_euclidean_cost(input.phi_k.slice(s![..h, ..]), input.g.slice(s![..h, ..]));
-    let assignment = dmd_ot::solve_assignment(cost.view())?;
+    let heat = dmd_analysis::DistanceHeatmap::new(input.phi_k.view(), input.g.view(), h)?;
     save(
         "heatmap",
-        distance_heatmap(cost.view(), Some(&assignment.row_to_col), &format!("{tag}: ||Phi_{k}(z_i) - G(z_j)||^2, boxes = OT"))?,
+        distance_heatmap(
+            heat.cost.view(),
+            Some(&heat.assignment),
+            &format!("{tag}: ||Phi_{k}(z_i) - G(z_j)||^2, boxes = OT"),
+        )?,
     )?;
 
     // Displacement pairs (Fig. 11), delta vs D (Fig. 6), memorisation ratios (Fig. 5).
-    save("displacement", displacement_scatter(&column("teacher_one_step"), &column("student"), k, &tag)?)?;
+    save(
+        "displacement",
+        displacement_scatter(&column("teacher_one_step"), &column("student"), k, &tag)?,
+    )?;
     let d_z = column("distance_to_train");
     let delta: Vec<f64> = column("delta").into_iter().take(d_z.len()).collect();
-    save("delta_vs_distance", delta_vs_distance(&d_z, &delta, k, &tag)?)?;
+    save(
+        "delta_vs_distance",
+        delta_vs_distance(&d_z, &delta, k, &tag)?,
+    )?;
     save(
         "memorisation",
-        ratio_histogram(&column("memorisation_ratio"), e.memorisation_threshold, 40, &format!("{tag}: r = d1/d2 of Phi_{k}(z)"))?,
+        ratio_histogram(
+            &column("memorisation_ratio"),
+            e.memorisation_threshold,
+            40,
+            &format!("{tag}: r = d1/d2 of Phi_{k}(z)"),
+        )?,
     )?;
     Ok(written)
 }
@@ -125,7 +221,8 @@ pub fn student_figures(
 pub fn dm_loss_figure(logs: &[(u64, PathBuf)], path: &Path) -> Result<()> {
     let mut curves = Vec::new();
     for (snapshot, log) in logs {
-        let text = std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
+        let text = std::fs::read_to_string(log)
+            .with_context(|| format!("cannot read {}", log.display()))?;
         let points: Vec<(f64, f64)> = text
             .lines()
             .filter_map(|l| serde_json::from_str::<dmd_train::DistillRecord>(l).ok())

@@ -142,7 +142,11 @@ pub fn run_experiment(
     let teacher_hash = store::config_hash(&teacher_key);
     let mut teacher_wall_s = 0.0;
     if let Some(ckpt) = &cfg.teacher_checkpoint {
-        let ckpt = if ckpt.is_absolute() { ckpt.clone() } else { dmd_home().join(ckpt) };
+        let ckpt = if ckpt.is_absolute() {
+            ckpt.clone()
+        } else {
+            dmd_home().join(ckpt)
+        };
         let net = dmd_nets::checkpoint::read_config(&ckpt)?;
         if net != cfg.teacher.net {
             bail!(
@@ -150,9 +154,15 @@ pub fn run_experiment(
                 ckpt.display()
             );
         }
-        if !teacher_stage.path(dmd_train::teacher::files::TEACHER).exists() {
-            std::fs::copy(&ckpt, teacher_stage.path(dmd_train::teacher::files::TEACHER))
-                .with_context(|| format!("cannot copy {}", ckpt.display()))?;
+        if !teacher_stage
+            .path(dmd_train::teacher::files::TEACHER)
+            .exists()
+        {
+            std::fs::copy(
+                &ckpt,
+                teacher_stage.path(dmd_train::teacher::files::TEACHER),
+            )
+            .with_context(|| format!("cannot copy {}", ckpt.display()))?;
         }
         teacher_stage.mark_done(&serde_json::json!({ "from": ckpt }))?;
     }
@@ -220,7 +230,13 @@ pub fn run_experiment(
         let samples_stage = Stage::new(&paths.stages, "samples", &samples_key)?;
         let samples_file = samples_stage.path("teacher_samples.safetensors");
         if !samples_stage.is_done() {
-            tracing::info!(snapshot, n, "sampling the teacher (Phi_1, Phi_{}, Phi_{})", e.reference_steps, e.fine_steps);
+            tracing::info!(
+                snapshot,
+                n,
+                "sampling the teacher (Phi_1, Phi_{}, Phi_{})",
+                e.reference_steps,
+                e.fine_steps
+            );
             let (z, labels) = sampling::seeds(e.seed, n, &shape, num_classes, device);
             let (z_indep, labels_indep) =
                 sampling::seeds(e.seed + 1, e.n_samples, &shape, num_classes, device);
@@ -256,7 +272,8 @@ pub fn run_experiment(
         let mut distill_wall_s = 0.0;
         if !student_stage.is_done() {
             tracing::info!(snapshot, "distilling in {}", student_stage.dir.display());
-            let outcome = dmd_train::distill(&cfg.distill, &teacher, Some(&data), &student_stage.dir)?;
+            let outcome =
+                dmd_train::distill(&cfg.distill, &teacher, Some(&data), &student_stage.dir)?;
             distill_wall_s = outcome.wall_s;
             student_stage.mark_done(&serde_json::json!({
                 "iterations": outcome.iterations,
@@ -266,13 +283,22 @@ pub fn run_experiment(
         if until == Until::Distill {
             continue;
         }
-        let student_samples = student_stage.path(&format!("student_samples-{}.safetensors", store::config_hash(&samples_key)));
+        let student_samples = student_stage.path(&format!(
+            "student_samples-{}.safetensors",
+            store::config_hash(&samples_key)
+        ));
         if !student_samples.is_file() {
             let loaded = store::load_arrays(&samples_file)?;
             let z = sampling::rows_to_tensor(&loaded["z"], &shape, device)?;
-            let labels = loaded.get("labels").map(|c| sampling::labels_from_column(c, device));
-            let generator = Denoiser::load(&student_stage.path(dmd_train::dmd::files::GENERATOR), device)?;
-            let sigmas = dmd_train::student_sigmas(cfg.distill.student_steps, cfg.distill.grid_size);
+            let labels = loaded
+                .get("labels")
+                .map(|c| sampling::labels_from_column(c, device));
+            let generator = Denoiser::load(
+                &student_stage.path(dmd_train::dmd::files::GENERATOR),
+                device,
+            )?;
+            let sigmas =
+                dmd_train::student_sigmas(cfg.distill.student_steps, cfg.distill.grid_size);
             let mut parts = Vec::new();
             let n = z.size()[0];
             let chunk = cfg.eval.chunk as i64;
@@ -280,7 +306,12 @@ pub fn run_experiment(
             while start < n {
                 let len = chunk.min(n - start);
                 let y = labels.as_ref().map(|l| l.narrow(0, start, len));
-                parts.push(dmd_train::student_sample(&generator, &z.narrow(0, start, len), y.as_ref(), &sigmas));
+                parts.push(dmd_train::student_sample(
+                    &generator,
+                    &z.narrow(0, start, len),
+                    y.as_ref(),
+                    &sigmas,
+                ));
                 start += len;
             }
             let g = dmd_nets::convert::tensor_to_array(&tch::Tensor::cat(&parts, 0));
@@ -305,7 +336,10 @@ pub fn run_experiment(
         });
     }
     if until == Until::Analyze && !snapshots.is_empty() {
-        let logs: Vec<(u64, PathBuf)> = snapshots.iter().map(|s| (s.snapshot, s.distill_log.clone())).collect();
+        let logs: Vec<(u64, PathBuf)> = snapshots
+            .iter()
+            .map(|s| (s.snapshot, s.distill_log.clone()))
+            .collect();
         figures::dm_loss_figure(&logs, &out_dir.join("figures").join("dm_loss.png"))?;
     }
     let result = ExperimentResult {
@@ -328,7 +362,10 @@ fn load_data(cfg: &ExperimentConfig) -> Result<TrainData> {
     let labels = if cfg.teacher.net.num_classes() > 0 {
         match ds.labels {
             Some(l) => Some(l),
-            None => bail!("the teacher is conditional but dataset `{}` has no labels", cfg.data.name()),
+            None => bail!(
+                "the teacher is conditional but dataset `{}` has no labels",
+                cfg.data.name()
+            ),
         }
     } else {
         None
@@ -344,7 +381,11 @@ fn check_required_files(cfg: &ExperimentConfig) -> Result<()> {
         .requires
         .iter()
         .filter_map(|r| {
-            let p = if r.path.is_absolute() { r.path.clone() } else { home.join(&r.path) };
+            let p = if r.path.is_absolute() {
+                r.path.clone()
+            } else {
+                home.join(&r.path)
+            };
             (!p.is_file()).then(|| format!("{} ({})", p.display(), r.what))
         })
         .collect();

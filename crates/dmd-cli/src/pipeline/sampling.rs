@@ -57,5 +57,9 @@ pub fn labels_from_column(col: &Array2<f32>, device: Device) -> Tensor {
 
 /// Rows of an `[n, d]` array as a tensor of per-sample `shape` on `device`.
 pub fn rows_to_tensor(a: &Array2<f32>, shape: &[i64], device: Device) -> Result<Tensor> {
-    Ok(dmd_nets::convert::try_array_to_tensor(a.view(), shape, device)?)
+    Ok(dmd_nets::convert::try_array_to_tensor(
+        a.view(),
+        shape,
+        device,
+    )?)
 }
