@@ -376,7 +376,8 @@ impl Venv {
     fn ensure(torch: bool) -> Result<Venv> {
         let dir = Self::dir();
         let python = dir.join("bin").join("python");
-        if !python.is_file() {
+        let created = !python.is_file();
+        if created {
             let system = setup::python()?;
             println!(
                 "[bench] creating the peers' Python venv at {} (with {})",
@@ -397,6 +398,10 @@ impl Venv {
             }
         }
         let stamp_path = dir.join(VENV_STAMP);
+        if created {
+            // a stamp left from an earlier venv says nothing about this one
+            let _ = fs::remove_file(&stamp_path);
+        }
         let mut installed: BTreeSet<String> = fs::read_to_string(&stamp_path)
             .unwrap_or_default()
             .lines()
@@ -852,6 +857,7 @@ fn bench_ot(o: &Opts, venv: &Venv) -> Result<Report> {
             }
         }
     }
+    let _ = fs::remove_dir(&work);
     Ok(report)
 }
 

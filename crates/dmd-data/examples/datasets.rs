@@ -1,11 +1,12 @@
 //! A tour of `dmd-data`: build every dataset of the study, check the toys' support, read a
-//! dataset from a TOML-style config, and load MNIST if it is installed.
+//! dataset from a TOML-style config, load MNIST if it is installed, and bring your own data as a
+//! NumPy `.npy` file.
 //!
 //! Run with `cargo run -p dmd-data --example datasets`.
 
 use dmd_data::{
     Chessboard, DataError, Dataset, DatasetSpec, Embedding, GaussianMixture, MlpManifold, Mnist,
-    Moons, Split, ToyDistribution,
+    Moons, Split, ToyDistribution, write_npy_f32,
 };
 
 fn summary(name: &str, d: &Dataset) {
@@ -94,5 +95,20 @@ fn main() -> Result<(), DataError> {
         }
         Err(e) => println!("MNIST not loaded: {e}"),
     }
+
+    // 6. Your own data: any `n x ...` array saved with `np.save` (here written from Rust).
+    let path = std::env::temp_dir().join(format!("dmd-data-example-{}.npy", std::process::id()));
+    let pixels: Vec<f32> = (0..8 * 3 * 4 * 4)
+        .map(|i| (i % 17) as f32 / 8.0 - 1.0)
+        .collect();
+    write_npy_f32(&path, &[8, 3, 4, 4], &pixels)?;
+    let spec: DatasetSpec = toml::from_str(&format!(
+        "name = \"npy\"\npath = {:?}\nshape = [3, 4, 4]",
+        path.display().to_string()
+    ))
+    .expect("valid config");
+    let own = spec.generate(Some(5), seed);
+    std::fs::remove_file(&path).ok();
+    summary("npy file (5 of 8 samples, 3x4x4)", &own?);
     Ok(())
 }

@@ -76,6 +76,116 @@ pub enum IdxError {
     },
 }
 
+/// A failure while parsing NumPy `.npy` bytes, independent of where the bytes came from.
+///
+/// Layout: magic `\x93NUMPY`, version `major minor`, header length (`u16` LE for 1.0, `u32` LE for
+/// 2.0/3.0), a Python-dict header with `descr`, `fortran_order` and `shape`, then exactly
+/// `prod(shape)` elements in C order.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NpyError {
+    /// Too few bytes for the magic, version and header length.
+    #[error(
+        "npy data is {len} bytes long, too short for the magic, version and header length (file truncated or empty)"
+    )]
+    TooShort {
+        /// Number of bytes available.
+        len: usize,
+    },
+    /// The data does not start with `\x93NUMPY`.
+    #[error(
+        "bad npy magic {found:02x?}: expected 93 4e 55 4d 50 59 (\\x93NUMPY); not a .npy file (an .npz archive? load it and np.save each array)"
+    )]
+    BadMagic {
+        /// The first six bytes found.
+        found: Vec<u8>,
+    },
+    /// A format version other than 1.0, 2.0, 3.0.
+    #[error(
+        "npy format version {major}.{minor} is not supported (only 1.0, 2.0, 3.0); re-save with np.save"
+    )]
+    UnsupportedVersion {
+        /// Major version byte.
+        major: u8,
+        /// Minor version byte.
+        minor: u8,
+    },
+    /// The header is cut off.
+    #[error(
+        "npy header declares {header_len} bytes but only {available} follow the prefix (file truncated)"
+    )]
+    TruncatedHeader {
+        /// Declared header length.
+        header_len: usize,
+        /// Bytes available after the prefix.
+        available: usize,
+    },
+    /// The header is not the Python dict literal NumPy writes.
+    #[error("malformed npy header: {reason}; re-save the array with np.save")]
+    HeaderSyntax {
+        /// What is wrong.
+        reason: String,
+    },
+    /// One of `descr`, `fortran_order`, `shape` is missing from the header.
+    #[error("npy header has no '{key}' key; re-save the array with np.save")]
+    MissingKey {
+        /// The missing key.
+        key: &'static str,
+    },
+    /// The array is stored in Fortran (column-major) order.
+    #[error(
+        "array is stored in Fortran (column-major) order; only C order is supported: save it with np.save(path, np.ascontiguousarray(a))"
+    )]
+    FortranOrder,
+    /// Big-endian element type.
+    #[error(
+        "big-endian dtype '{descr}' is not supported; convert to little-endian, e.g. np.save(path, a.astype(a.dtype.newbyteorder('<')))"
+    )]
+    BigEndian {
+        /// The `descr` found.
+        descr: String,
+    },
+    /// An element type this reader does not handle (here).
+    #[error(
+        "dtype '{descr}' is not supported (allowed: {allowed}); convert with a.astype(np.float32) for samples or a.astype(np.int64) for labels"
+    )]
+    UnsupportedDtype {
+        /// The `descr` found.
+        descr: String,
+        /// The types accepted in this place.
+        allowed: &'static str,
+    },
+    /// `scale = "uint8"` was asked for a non-byte array.
+    #[error(
+        "scale = \"uint8\" maps |u1 bytes to [-1, 1] but the array's dtype is '{descr}'; use scale = \"none\" (or save the images as np.uint8)"
+    )]
+    ScaleNeedsUint8 {
+        /// The `descr` found.
+        descr: &'static str,
+    },
+    /// The shape's element count overflows `usize`.
+    #[error(
+        "npy shape {shape:?} describes more elements than this machine can address (corrupt header)"
+    )]
+    TooLarge {
+        /// The declared shape.
+        shape: Vec<usize>,
+    },
+    /// The data length disagrees with the shape (a truncated file or trailing garbage).
+    #[error(
+        "npy shape {shape:?} of '{descr}' implies {expected} data bytes but {found} follow the header (file truncated or corrupt; re-save with np.save)"
+    )]
+    LengthMismatch {
+        /// The declared shape.
+        shape: Vec<usize>,
+        /// The element type.
+        descr: &'static str,
+        /// Data bytes implied by the shape.
+        expected: usize,
+        /// Data bytes present.
+        found: usize,
+    },
+}
+
 /// Every error `dmd-data` returns.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -121,7 +231,15 @@ pub enum DataError {
         /// What is wrong with its bytes.
         source: IdxError,
     },
-    /// A valid IDX file whose contents are not what the dataset needs (shape, label range, counts).
+    /// A file is not a valid (supported) `.npy` file.
+    #[error("{path}: {source}")]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with its bytes.
+        source: NpyError,
+    },
+    /// A valid IDX or `.npy` file whose contents are not what the dataset needs (shape, label range, counts).
     #[error("{path}: {reason}")]
     Format {
         /// The file.

@@ -4,7 +4,8 @@
 //! deterministic by seed and free of any torch dependency: low-dimensional toys (chessboard,
 //! double moons, a 32-component Gaussian mixture) placed in an ambient space of any dimension,
 //! the MLP-manifold (a low-dimensional Gaussian pushed through a fixed random MLP, plus class
-//! stripes), and MNIST read from IDX files.
+//! stripes), MNIST read from IDX files, and your own data read from NumPy `.npy` files
+//! ([`NpyDataset`], `name = "npy"`, e.g. ImageNet-64 arrays saved with `np.save`).
 //!
 //! Every dataset is a small parameter struct whose `Default` is the paper's setting, and all of
 //! them are named by one serde enum, [`DatasetSpec`], so a TOML config can select any of them.
@@ -40,7 +41,7 @@
 //!
 //! Modules: [`chessboard`], [`moons`], [`gmm`] (the toys, sharing [`ToyDistribution`] and
 //! [`embedding`]), [`mlp_manifold`] with [`stripes`], [`mnist`] with [`idx`], [`spec`],
-//! [`paths`] (where downloaded data live).
+//! [`npy_dataset`] with [`npy`] (bring your own data), [`paths`] (where downloaded data live).
 
 pub mod chessboard;
 pub mod dataset;
@@ -52,6 +53,8 @@ mod linalg;
 pub mod mlp_manifold;
 pub mod mnist;
 pub mod moons;
+pub mod npy;
+pub mod npy_dataset;
 pub mod paths;
 pub mod spec;
 pub mod stripes;
@@ -60,12 +63,17 @@ pub mod toy;
 pub use chessboard::Chessboard;
 pub use dataset::Dataset;
 pub use embedding::{DEFAULT_OFF_PLANE_TOL, Embedder, Embedding, SupportReport};
-pub use error::{DataError, IdxError};
+pub use error::{DataError, IdxError, NpyError};
 pub use gmm::GaussianMixture;
 pub use idx::{IdxArray, encode_idx, parse_idx, read_idx_file};
 pub use mlp_manifold::{MlpManifold, MlpManifoldMap};
 pub use mnist::{FashionMnist, Mnist, Split, load_mnist, mnist_files};
 pub use moons::Moons;
+pub use npy::{
+    NpyArray, NpyDtype, NpyHeader, NpyScale, encode_npy_f32, parse_npy_f32, parse_npy_header,
+    parse_npy_i64, read_npy_f32, read_npy_header, read_npy_i64, write_npy_f32,
+};
+pub use npy_dataset::NpyDataset;
 pub use paths::{default_data_dir, default_fashion_mnist_dir, default_mnist_dir};
 pub use spec::DatasetSpec;
 pub use toy::ToyDistribution;

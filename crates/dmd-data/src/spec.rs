@@ -21,10 +21,11 @@ use crate::gmm::GaussianMixture;
 use crate::mlp_manifold::MlpManifold;
 use crate::mnist::{FashionMnist, MNIST_CLASSES, Mnist, PADDED_SIDE};
 use crate::moons::Moons;
+use crate::npy_dataset::NpyDataset;
 use crate::toy::ToyDistribution;
 
 /// Every dataset of the study, with its parameters. Serialised with a `name` tag:
-/// `chessboard`, `moons`, `gmm`, `mlp_manifold`, `mnist`, `fashion_mnist`.
+/// `chessboard`, `moons`, `gmm`, `mlp_manifold`, `mnist`, `fashion_mnist`, `npy`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DatasetSpec {
@@ -40,6 +41,9 @@ pub enum DatasetSpec {
     Mnist(Mnist),
     /// Fashion-MNIST, processed like MNIST ([`FashionMnist`]).
     FashionMnist(FashionMnist),
+    /// Your own data from `.npy` files ([`NpyDataset`]); give `shape` so configs validate
+    /// without the file.
+    Npy(NpyDataset),
 }
 
 impl Default for DatasetSpec {
@@ -59,12 +63,13 @@ impl DatasetSpec {
             DatasetSpec::MlpManifold(_) => "mlp_manifold",
             DatasetSpec::Mnist(_) => "mnist",
             DatasetSpec::FashionMnist(_) => "fashion_mnist",
+            DatasetSpec::Npy(_) => "npy",
         }
     }
 
     /// Builds the data. Synthetic sets need `n = Some(count)` and are deterministic in `seed`.
-    /// For (Fashion-)MNIST `n = None` loads the whole split in file order, and `Some(n)` keeps `n`
-    /// images drawn without replacement with `seed`.
+    /// For (Fashion-)MNIST and `npy`, `n = None` loads the whole split in file order, and `Some(n)`
+    /// keeps `n` samples drawn without replacement with `seed`.
     pub fn generate(&self, n: Option<usize>, seed: u64) -> Result<Dataset, DataError> {
         let count = || {
             n.ok_or_else(|| {
@@ -84,21 +89,26 @@ impl DatasetSpec {
             DatasetSpec::MlpManifold(d) => d.generate(count()?, seed),
             DatasetSpec::Mnist(d) => d.generate(n, seed),
             DatasetSpec::FashionMnist(d) => d.generate(n, seed),
+            DatasetSpec::Npy(d) => d.generate(n, seed),
         }
     }
 
-    /// Checks the parameters without generating anything (MNIST files are not checked here).
+    /// Checks the parameters without generating anything (MNIST and `.npy` files are not read
+    /// here; see [`NpyDataset::file_sample_shape`] for a cheap header check).
     pub fn validate(&self) -> Result<(), DataError> {
         match self.as_toy() {
             Some(toy) => toy.validate(),
             None => match self {
                 DatasetSpec::MlpManifold(d) => d.validate(),
+                DatasetSpec::Npy(d) => d.validate(),
                 _ => Ok(()),
             },
         }
     }
 
-    /// Shape of one sample: `[D]` for the toys, `[1, S, S]` for images.
+    /// Shape of one sample: `[D]` for the toys, `[1, S, S]` for images. For `npy` it is the
+    /// config's `shape` when given, else read from the file's header (cheap); empty when neither
+    /// is available (then [`Self::dim`] is 0).
     pub fn sample_shape(&self) -> Vec<usize> {
         match self {
             DatasetSpec::Chessboard(d) => vec![d.ambient_dim],
@@ -108,12 +118,17 @@ impl DatasetSpec {
             DatasetSpec::Mnist(_) | DatasetSpec::FashionMnist(_) => {
                 vec![1, PADDED_SIDE, PADDED_SIDE]
             }
+            DatasetSpec::Npy(d) => d.sample_shape(),
         }
     }
 
     /// Flattened dimension of one sample (the number of columns of [`Dataset::x`]).
     pub fn dim(&self) -> usize {
-        self.sample_shape().iter().product()
+        let shape = self.sample_shape();
+        if shape.is_empty() {
+            return 0;
+        }
+        shape.iter().product()
     }
 
     /// Number of label classes, if the dataset has labels.
@@ -124,6 +139,7 @@ impl DatasetSpec {
             DatasetSpec::Gmm(d) => d.num_classes(),
             DatasetSpec::MlpManifold(d) => d.stripes.then_some(d.num_classes),
             DatasetSpec::Mnist(_) | DatasetSpec::FashionMnist(_) => Some(MNIST_CLASSES),
+            DatasetSpec::Npy(d) => d.num_classes(),
         }
     }
 
@@ -139,7 +155,7 @@ impl DatasetSpec {
 
     /// For the toys, how many ambient points (`n x D`, e.g. teacher samples) lie on the data's
     /// support (see [`ToyDistribution::support_report`]); `None` for datasets without an exact
-    /// support test (MLP-manifold, MNIST).
+    /// support test (MLP-manifold, MNIST, `npy`).
     pub fn support_report(
         &self,
         points: ArrayView2<f32>,

@@ -28,6 +28,8 @@ pub const PER_SEED: &str = "per_seed.safetensors";
 /// The sample sets of one student, as stored by the pipeline.
 #[derive(Debug)]
 pub struct AnalysisInput {
+    /// The seeds `z ~ N(0, I)` (flattened), for the toy panels.
+    pub z: Array2<f32>,
     /// `Phi_1(z)`.
     pub phi_1: Array2<f32>,
     /// `Phi_K(z)` (K = eval.reference_steps).
@@ -51,6 +53,7 @@ impl AnalysisInput {
             })
         };
         Ok(Self {
+            z: take(&mut t, "z", teacher_samples)?,
             phi_1: take(&mut t, "phi_1", teacher_samples)?,
             phi_k: take(&mut t, "phi_k", teacher_samples)?,
             phi_fine: take(&mut t, "phi_fine", teacher_samples)?,

@@ -117,8 +117,13 @@ pub fn student_figures(
         let plane = |a: &Array2<f32>| -> Result<Vec<(f64, f64)>> {
             Ok(points(emb.project(a.view())?.mapv(f64::from).view()))
         };
-        let (a, b, c) = (plane(&pk)?, plane(&p1)?, plane(&g)?);
+        let zs = input.z.slice(s![..n_pca, ..]).to_owned();
+        let (z, a, b, c) = (plane(&zs)?, plane(&pk)?, plane(&p1)?, plane(&g)?);
         let panels = [
+            Panel {
+                title: "noise z".into(),
+                points: &z,
+            },
             Panel {
                 title: format!("Phi_{k}(z)"),
                 points: &a,
@@ -137,12 +142,8 @@ pub fn student_figures(
             paired_panels(
                 &panels,
                 0,
-                true,
-                &Axes::new(
-                    &format!("{tag}: data plane, colour = seed (by Phi_{k} position)"),
-                    "x1",
-                    "x2",
-                ),
+                false,
+                &Axes::new(&format!("{tag}: data plane, colour = seed z"), "x1", "x2"),
             )?,
         )?;
     } else {
