@@ -6,7 +6,7 @@ use dmd_nets::device::DeviceChoice;
 pub fn run() -> anyhow::Result<()> {
     let device = DeviceChoice::Auto.resolve()?;
     println!("dmd {}", env!("CARGO_PKG_VERSION"));
-    println!("libtorch: linked (tch {})", "0.26.0");
+    println!("libtorch: linked (tch 0.26.0, libtorch 2.13.0)");
     println!("cuda available: {}", tch::Cuda::is_available());
     println!("cuda devices: {}", tch::Cuda::device_count());
     println!("auto device: {device:?}");
