@@ -1042,17 +1042,17 @@ fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
             let (mut ours, mut peers) = (Vec::new(), Vec::new());
             for round in 0..rounds(o, 3) {
                 println!("[bench] nets {case}: round {} ours ...", round + 1);
-                ours.push(run_json(
+                ours.push(show_rate(run_json(
                     with_threads(&mut Command::new(&bin), t).args(&common),
                     "bench_step",
-                )?);
+                )?));
                 if torch {
                     println!("[bench] nets {case}: round {} peer ...", round + 1);
                     match run_json(
                         with_threads(&mut venv.command(&script), t).args(&common),
                         "peer_step.py",
                     ) {
-                        Ok(p) => peers.push(p),
+                        Ok(p) => peers.push(show_rate(p)),
                         Err(e) => {
                             report
                                 .problems
@@ -1120,6 +1120,14 @@ fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
     Ok(report)
 }
 
+/// Prints a run's `it_per_s` as it comes in, and passes the run on.
+fn show_rate(v: Value) -> Value {
+    if let Some(r) = num(&v, &["it_per_s"]) {
+        println!("[bench]   -> {r:.2} it/s");
+    }
+    v
+}
+
 /// The torch version a PyTorch peer reported.
 fn torch_version(peers: &[Value]) -> String {
     peers
@@ -1177,17 +1185,17 @@ fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
         let (mut ours, mut peers) = (Vec::new(), Vec::new());
         for round in 0..rounds(o, 3) {
             println!("[bench] dmd {case}: round {} ours ...", round + 1);
-            ours.push(run_json(
+            ours.push(show_rate(run_json(
                 with_threads(&mut Command::new(&bin), t).args(&args),
                 "bench_dmd",
-            )?);
+            )?));
             if torch {
                 println!("[bench] dmd {case}: round {} peer ...", round + 1);
                 match run_json(
                     with_threads(&mut venv.command(&script), t).args(&args),
                     "peer_dmd.py",
                 ) {
-                    Ok(p) => peers.push(p),
+                    Ok(p) => peers.push(show_rate(p)),
                     Err(e) => {
                         report
                             .problems

@@ -49,7 +49,12 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
     );
 
     let report = std::fs::read_to_string(out.join("REPORT.md")).expect("REPORT.md written");
-    let claim_rows = report
+    let claims = report
+        .split("## Claims")
+        .nth(1)
+        .and_then(|rest| rest.split("## Experiments").next())
+        .expect("a Claims section before the Experiments section");
+    let claim_rows = claims
         .lines()
         .filter(|l| {
             l.starts_with("| ")
