@@ -1117,7 +1117,43 @@ fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
             }
         }
     }
+    safetensors_interop(venv, &mut report)?;
     Ok(report)
+}
+
+/// Writes a dmd-nets checkpoint (and a per-tensor .npy dump) with the `write_checkpoint`
+/// example and checks with Python's `safetensors` + numpy that every tensor is bit-identical
+/// and the config metadata parses; a mismatch fails the suite.
+fn safetensors_interop(venv: &Venv, report: &mut Report) -> Result<()> {
+    let writer = build_example("dmd-nets", "write_checkpoint")?;
+    let dir = target_dir().join("bench").join("interop");
+    std::fs::create_dir_all(&dir)?;
+    let ckpt = dir.join("unet.safetensors");
+    let status = Command::new(&writer).arg(&ckpt).status()?;
+    if !status.success() {
+        bail!("write_checkpoint failed ({status})");
+    }
+    let script = crate_dir("dmd-nets")
+        .join("scripts")
+        .join("check_safetensors.py");
+    let out = venv.command(&script).arg(&ckpt).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!(
+        "[bench] safetensors interop (Python safetensors + numpy): {}",
+        text.trim()
+    );
+    if !out.status.success() {
+        bail!(
+            "a dmd-nets checkpoint does not read back bit-identically in Python:\n{}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    report.notes.push(format!(
+        "safetensors interop: {} read in Python, all tensors bit-identical",
+        ckpt.display()
+    ));
+    Ok(())
 }
 
 /// Prints a run's `it_per_s` as it comes in, and passes the run on.
