@@ -115,6 +115,57 @@ pub fn same_run_config(saved: &str, current: &serde_json::Value) -> Result<bool,
     Ok(saved == current)
 }
 
+/// A run's saved state as read back by [`load_resumable`].
+pub struct Resumed {
+    /// The state tensors (networks, optimiser moments, counters).
+    pub tensors: HashMap<String, Tensor>,
+    /// Wall time accumulated before the checkpoint, seconds.
+    pub wall_s: f64,
+}
+
+/// Loads `state_path` for a resume: `Ok(None)` when it does not exist; an error naming the
+/// file when it is unreadable or was written with a config other than `config` (apart from
+/// the keys [`same_run_config`] ignores).
+pub fn load_resumable(
+    state_path: &Path,
+    config: &serde_json::Value,
+) -> Result<Option<Resumed>, TrainError> {
+    if !state_path.exists() {
+        return Ok(None);
+    }
+    let tensors = load(state_path)?;
+    let ck_err = |message: String| TrainError::Checkpoint {
+        path: state_path.to_path_buf(),
+        message,
+    };
+    let saved = tensors
+        .get(CONFIG_KEY)
+        .ok_or_else(|| ck_err("no stored config".into()))
+        .and_then(|c| tensor_string(c).map_err(ck_err))?;
+    if !same_run_config(&saved, config).map_err(ck_err)? {
+        return Err(ck_err(
+            "it was written with a different config; use a new run directory or delete it".into(),
+        ));
+    }
+    let wall_s = tensors
+        .get("meta.wall_s")
+        .map_or(0.0, |w| w.double_value(&[]));
+    Ok(Some(Resumed { tensors, wall_s }))
+}
+
+/// Saves a run's state tensors plus its wall time and config atomically to `state_path`
+/// (what [`load_resumable`] reads back).
+pub fn save_resumable(
+    state_path: &Path,
+    mut tensors: Vec<(String, Tensor)>,
+    wall_s: f64,
+    config: &serde_json::Value,
+) -> Result<(), TrainError> {
+    tensors.push(("meta.wall_s".into(), Tensor::from(wall_s)));
+    tensors.push((CONFIG_KEY.into(), string_tensor(&config.to_string())));
+    save_atomic(state_path, &tensors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

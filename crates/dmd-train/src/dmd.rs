@@ -22,7 +22,7 @@ use dmd_nets::karras::{RHO, SIGMA_MAX, SIGMA_MIN, karras_sigmas};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::checkpoint::{self, CONFIG_KEY, STATE_FILE};
+use crate::checkpoint::{self, STATE_FILE};
 use crate::config::{DistillConfig, GanReal, StudentInit};
 use crate::data::TrainData;
 use crate::error::TrainError;
@@ -672,24 +672,14 @@ pub fn distill(
     let config_json = serde_json::to_value(cfg)?;
     let mut wall_offset = 0.0;
     let mut resumed_from = None;
-    if state_path.exists() {
-        let t = checkpoint::load(&state_path)?;
-        let ck_err = |message: String| TrainError::Checkpoint {
-            path: state_path.clone(),
-            message,
-        };
-        let saved = t
-            .get(CONFIG_KEY)
-            .ok_or_else(|| ck_err("no stored config".into()))
-            .and_then(|c| checkpoint::tensor_string(c).map_err(ck_err))?;
-        if !checkpoint::same_run_config(&saved, &config_json).map_err(ck_err)? {
-            return Err(ck_err(
-                "it was written with a different config; use a new run directory or delete it"
-                    .into(),
-            ));
-        }
-        engine.restore(&t).map_err(ck_err)?;
-        wall_offset = t.get("meta.wall_s").map_or(0.0, |w| w.double_value(&[]));
+    if let Some(r) = checkpoint::load_resumable(&state_path, &config_json)? {
+        engine
+            .restore(&r.tensors)
+            .map_err(|message| TrainError::Checkpoint {
+                path: state_path.clone(),
+                message,
+            })?;
+        wall_offset = r.wall_s;
         resumed_from = Some(engine.step());
         tracing::info!(
             step = engine.step(),
@@ -700,14 +690,8 @@ pub fn distill(
     let metrics_path = run_dir.join(files::METRICS);
     let mut log = MetricLog::open(&metrics_path, engine.step())?;
     let start = Instant::now();
-    let save_state = |engine: &DmdEngine, wall: f64| -> Result<(), TrainError> {
-        let mut t = engine.state_tensors();
-        t.push(("meta.wall_s".into(), Tensor::from(wall)));
-        t.push((
-            CONFIG_KEY.into(),
-            checkpoint::string_tensor(&config_json.to_string()),
-        ));
-        checkpoint::save_atomic(&state_path, &t)
+    let save_state = |engine: &DmdEngine, wall: f64| {
+        checkpoint::save_resumable(&state_path, engine.state_tensors(), wall, &config_json)
     };
     let bar = iteration_bar("distill", engine.step(), cfg.iterations, cfg.progress);
     while engine.step() < cfg.iterations {
