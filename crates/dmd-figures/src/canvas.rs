@@ -4,6 +4,7 @@ use std::path::Path;
 
 use image::{ImageFormat, RgbImage};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::error::{FigureError, Result, draw_err};
@@ -35,6 +36,41 @@ pub(crate) fn render(
         what,
         detail: "buffer size mismatch".into(),
     })
+}
+
+/// A chart with `f64` axes on both sides.
+pub(crate) type XyChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The standard single chart of a figure: title, light grid, compact tick labels, axis
+/// descriptions, `x` and `y` ranges; `y_area` is the width reserved for the y tick labels.
+pub(crate) fn xy_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    what: &'static str,
+    (title, x_desc, y_desc): (&str, &str, &str),
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    y_area: u32,
+) -> Result<XyChart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, text(22))
+        .margin(14)
+        .x_label_area_size(52)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err(what))?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(text(14))
+        .axis_desc_style(text(15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(draw_err(what))?;
+    Ok(chart)
 }
 
 /// Writes `img` as PNG to `path` (via a temporary file renamed into place).

@@ -4,7 +4,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text, tick};
+use crate::canvas::{padded_range, render, text, xy_chart};
 use crate::colour::categorical;
 use crate::error::{FigureError, Result, draw_err};
 use crate::scatter::Axes;
@@ -26,24 +26,14 @@ pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
     let (y0, y1) =
         padded_range(finite().map(|p| p.1), 0.06).ok_or(FigureError::Empty { what: WHAT })?;
     render(WHAT, (960, 640), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&axes.title, text(22))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err(WHAT))?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .x_desc(axes.x_label.as_str())
-            .y_desc(axes.y_label.as_str())
-            .label_style(text(14))
-            .axis_desc_style(text(16))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(draw_err(WHAT))?;
+        let mut chart = xy_chart(
+            root,
+            WHAT,
+            (&axes.title, &axes.x_label, &axes.y_label),
+            (x0, x1),
+            (y0, y1),
+            80,
+        )?;
         for (i, (label, pts)) in curves.iter().enumerate() {
             let c = categorical(i);
             chart

@@ -4,7 +4,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{render, text, tick};
+use crate::canvas::{render, text, xy_chart};
 use crate::colour::CATEGORICAL;
 use crate::error::{FigureError, Result, draw_err};
 
@@ -30,24 +30,18 @@ pub fn ratio_histogram(
     let bar = CATEGORICAL[0];
     let line = CATEGORICAL[3];
     render(WHAT, (900, 620), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, text(22))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1f64, 0f64..ymax)
-            .map_err(draw_err(WHAT))?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .x_desc("r(y) = ||y - x1(y)|| / ||y - x2(y)||  (x1, x2: nearest, second-nearest training points)")
-            .y_desc("number of samples")
-            .label_style(text(14))
-            .axis_desc_style(text(15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(draw_err(WHAT))?;
+        let mut chart = xy_chart(
+            root,
+            WHAT,
+            (
+                title,
+                "r(y) = ||y - x1(y)|| / ||y - x2(y)||  (x1, x2: nearest, second-nearest training points)",
+                "number of samples",
+            ),
+            (0.0, 1.0),
+            (0.0, ymax),
+            70,
+        )?;
         let w = 1.0 / bins as f64;
         chart
             .draw_series(counts.iter().enumerate().map(|(b, &c)| {

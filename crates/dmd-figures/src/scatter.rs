@@ -5,7 +5,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text, tick};
+use crate::canvas::{padded_range, render, text, tick, xy_chart};
 use crate::colour::{CATEGORICAL, seed_colours};
 use crate::error::{FigureError, Result, draw_err};
 
@@ -194,24 +194,14 @@ pub fn scatter_with_line(
         (900, 680)
     };
     render(WHAT, size, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&axes.title, text(22))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err(WHAT))?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .x_desc(axes.x_label.as_str())
-            .y_desc(axes.y_label.as_str())
-            .label_style(text(14))
-            .axis_desc_style(text(16))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(draw_err(WHAT))?;
+        let mut chart = xy_chart(
+            root,
+            WHAT,
+            (&axes.title, &axes.x_label, &axes.y_label),
+            (x0, x1),
+            (y0, y1),
+            70,
+        )?;
         chart
             .draw_series(
                 pts.iter()
