@@ -74,7 +74,7 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
     writeln!(md, "## Claims\n")?;
     writeln!(
         md,
-        "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining distribution gap in sliced W2 at most `eval.fit_gap_max` of where it started), otherwise \"student not converged\".\n"
+        "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining sliced-W2 gap to the fine teacher reference Phi_K' at most `eval.fit_gap_max` of where it started, above the sampling noise floor), otherwise \"student not converged\".\n"
     )?;
     writeln!(
         md,
