@@ -118,24 +118,14 @@ pub fn student_figures(
             Ok(points(emb.project(a.view())?.mapv(f64::from).view()))
         };
         let zs = input.z.slice(s![..n_pca, ..]).to_owned();
-        let (z, a, b, c) = (plane(&zs)?, plane(&pk)?, plane(&p1)?, plane(&g)?);
+        let pf = input.phi_fine.slice(s![..n_pca, ..]).to_owned();
+        let (z, a, f, b, c) = (plane(&zs)?, plane(&pk)?, plane(&pf)?, plane(&p1)?, plane(&g)?);
         let panels = [
-            Panel {
-                title: "noise z".into(),
-                points: &z,
-            },
-            Panel {
-                title: format!("Phi_{k}(z)"),
-                points: &a,
-            },
-            Panel {
-                title: "Phi_1(z)".into(),
-                points: &b,
-            },
-            Panel {
-                title: "G(z)".into(),
-                points: &c,
-            },
+            Panel { title: "noise z".into(), points: &z },
+            Panel { title: format!("Phi_{k}(z)"), points: &a },
+            Panel { title: format!("Phi_{kf}(z)"), points: &f },
+            Panel { title: "Phi_1(z)".into(), points: &b },
+            Panel { title: "G(z)".into(), points: &c },
         ];
         save(
             "plane",
