@@ -42,11 +42,12 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
             })?;
         let mut students = Vec::new();
         for s in &summary.snapshots {
-            let text = std::fs::read_to_string(&s.metrics)
-                .with_context(|| format!("cannot read {}", s.metrics.display()))?;
+            let path = out.join(name).join(&s.metrics);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             students.push(
                 serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not valid", s.metrics.display()))?,
+                    .with_context(|| format!("{} is not valid", path.display()))?,
             );
         }
         loaded.insert(name.to_string(), Loaded { summary, students });
@@ -410,7 +411,7 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
     )?;
     writeln!(
         md,
-        "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 G / Phi_1 / floor | gap left | fit |"
+        "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 to Phi_fine: G / Phi_1 / floor | gap left | fit |"
     )?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|")?;
     for m in &l.students {
@@ -427,8 +428,8 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
                 .map_or(f64::NAN, |d| d.delta_e),
             remapped(m),
             m.student().copy_score,
-            sw.map_or(f64::NAN, |s| s.student),
-            sw.and_then(|s| s.teacher_one_step).unwrap_or(f64::NAN),
+            m.fit.sw2_student_fine,
+            m.fit.sw2_teacher_one_step_fine,
             sw.and_then(|s| s.floor).unwrap_or(f64::NAN),
             100.0 * m.fit.gap_remaining,
             m.fit.status

@@ -86,7 +86,8 @@ pub struct ExperimentResult {
 pub struct SnapshotResult {
     /// Teacher iterations of the snapshot.
     pub snapshot: u64,
-    /// `metrics.json` of this student.
+    /// `metrics.json` of this student, relative to the experiment's results folder (so a
+    /// results folder can be moved or committed and still be reported on).
     pub metrics: PathBuf,
     /// The student's per-iteration log (DM loss curve).
     pub distill_log: PathBuf,
@@ -322,14 +323,13 @@ pub fn run_experiment(
             continue;
         }
         let snap_dir = out_dir.join(format!("snapshot-{snapshot:06}"));
-        let metrics_path = snap_dir.join("metrics.json");
         let input = analyze::AnalysisInput::load(&samples_file, &student_samples)?;
         analyze::analyze(cfg, snapshot, &input, &data, classifier.as_ref(), &snap_dir)?;
         let fig_dir = out_dir.join("figures");
         figures::student_figures(cfg, snapshot, &input, &data, &snap_dir, &fig_dir)?;
         snapshots.push(SnapshotResult {
             snapshot,
-            metrics: metrics_path,
+            metrics: PathBuf::from(format!("snapshot-{snapshot:06}")).join("metrics.json"),
             distill_log: student_stage.path(dmd_train::dmd::files::METRICS),
             samples: samples_file,
             distill_wall_s,
