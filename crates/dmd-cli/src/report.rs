@@ -404,9 +404,10 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
     writeln!(md, "### {}\n", s.name)?;
     writeln!(
         md,
-        "profile `{}`; teacher training {:.1} min (0 = reused); experiment {:.1} min in this run.\n",
+        "profile `{}`; teacher training {:.1} min; students {:.1} min; experiment {:.1} min in its last invocation (finished stages are reused).\n",
         s.profile,
         s.teacher_wall_s / 60.0,
+        s.snapshots.iter().map(|x| x.distill_wall_s).sum::<f64>() / 60.0,
         s.wall_s / 60.0
     )?;
     writeln!(

@@ -48,6 +48,15 @@ impl Stage {
         write_json_atomic(&self.dir.join("DONE.json"), info)
     }
 
+    /// The `wall_s` its `DONE.json` recorded (0 when absent, e.g. a teacher the user brought).
+    pub fn recorded_wall_s(&self) -> f64 {
+        std::fs::read_to_string(self.dir.join("DONE.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["wall_s"].as_f64())
+            .unwrap_or(0.0)
+    }
+
     /// A path inside the stage folder.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)

@@ -119,13 +119,34 @@ pub fn student_figures(
         };
         let zs = input.z.slice(s![..n_pca, ..]).to_owned();
         let pf = input.phi_fine.slice(s![..n_pca, ..]).to_owned();
-        let (z, a, f, b, c) = (plane(&zs)?, plane(&pk)?, plane(&pf)?, plane(&p1)?, plane(&g)?);
+        let (z, a, f, b, c) = (
+            plane(&zs)?,
+            plane(&pk)?,
+            plane(&pf)?,
+            plane(&p1)?,
+            plane(&g)?,
+        );
         let panels = [
-            Panel { title: "noise z".into(), points: &z },
-            Panel { title: format!("Phi_{k}(z)"), points: &a },
-            Panel { title: format!("Phi_{kf}(z)"), points: &f },
-            Panel { title: "Phi_1(z)".into(), points: &b },
-            Panel { title: "G(z)".into(), points: &c },
+            Panel {
+                title: "noise z".into(),
+                points: &z,
+            },
+            Panel {
+                title: format!("Phi_{k}(z)"),
+                points: &a,
+            },
+            Panel {
+                title: format!("Phi_{kf}(z)"),
+                points: &f,
+            },
+            Panel {
+                title: "Phi_1(z)".into(),
+                points: &b,
+            },
+            Panel {
+                title: "G(z)".into(),
+                points: &c,
+            },
         ];
         save(
             "plane",

@@ -75,7 +75,8 @@ pub struct ExperimentResult {
     pub profile: String,
     /// One entry per distilled snapshot.
     pub snapshots: Vec<SnapshotResult>,
-    /// Teacher training wall time in seconds (0 when reused from an earlier run).
+    /// Teacher training wall time in seconds, as recorded when it was trained (possibly by an
+    /// earlier run or another experiment sharing the teacher).
     pub teacher_wall_s: f64,
     /// Whole experiment wall time in this invocation.
     pub wall_s: f64,
@@ -93,7 +94,7 @@ pub struct SnapshotResult {
     pub distill_log: PathBuf,
     /// The samples (z, Phi_1, Phi_K, Phi_fine, Phi_K(z'), G) as safetensors.
     pub samples: PathBuf,
-    /// Distillation wall time (0 when reused).
+    /// Distillation wall time in seconds, as recorded when the student was distilled.
     pub distill_wall_s: f64,
 }
 
@@ -141,7 +142,6 @@ pub fn run_experiment(
     };
     let teacher_stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
     let teacher_hash = store::config_hash(&teacher_key);
-    let mut teacher_wall_s = 0.0;
     if let Some(ckpt) = &cfg.teacher_checkpoint {
         let ckpt = if ckpt.is_absolute() {
             ckpt.clone()
@@ -172,13 +172,13 @@ pub fn run_experiment(
     } else {
         tracing::info!("teacher: training in {}", teacher_stage.dir.display());
         let outcome = dmd_train::train_teacher(&teacher_cfg, &data, &teacher_stage.dir)?;
-        teacher_wall_s = outcome.wall_s;
         teacher_stage.mark_done(&serde_json::json!({
             "iterations": outcome.iterations,
             "wall_s": outcome.wall_s,
         }))?;
     }
 
+    let teacher_wall_s = teacher_stage.recorded_wall_s();
     let mut snapshots = Vec::new();
     if until == Until::Teacher {
         return Ok(ExperimentResult {
@@ -270,12 +270,10 @@ pub fn run_experiment(
             distill: &cfg.distill,
         };
         let student_stage = Stage::new(&paths.stages, "student", &student_key)?;
-        let mut distill_wall_s = 0.0;
         if !student_stage.is_done() {
             tracing::info!(snapshot, "distilling in {}", student_stage.dir.display());
             let outcome =
                 dmd_train::distill(&cfg.distill, &teacher, Some(&data), &student_stage.dir)?;
-            distill_wall_s = outcome.wall_s;
             student_stage.mark_done(&serde_json::json!({
                 "iterations": outcome.iterations,
                 "wall_s": outcome.wall_s,
@@ -332,7 +330,7 @@ pub fn run_experiment(
             metrics: PathBuf::from(format!("snapshot-{snapshot:06}")).join("metrics.json"),
             distill_log: student_stage.path(dmd_train::dmd::files::METRICS),
             samples: samples_file,
-            distill_wall_s,
+            distill_wall_s: student_stage.recorded_wall_s(),
         });
     }
     if until == Until::Analyze && !snapshots.is_empty() {
