@@ -173,16 +173,6 @@ impl Mlp {
 }
 
 impl RawNet for Mlp {
-    fn forward_raw(
-        &self,
-        x: &Tensor,
-        c_noise: &Tensor,
-        labels: Option<&Tensor>,
-        train: bool,
-    ) -> Tensor {
-        self.run(x, c_noise, labels, train).0
-    }
-
     fn forward_raw_with_features(
         &self,
         x: &Tensor,

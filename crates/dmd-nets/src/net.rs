@@ -13,14 +13,17 @@ use tch::{Tensor, nn};
 /// `x`: `[B, ...data_shape]` (already scaled by `c_in`); `c_noise`: `[B]` f32;
 /// `labels`: optional `[B]` i64 class indices (ignored by unconditional networks).
 pub trait RawNet: std::fmt::Debug + Send {
-    /// The network output, same shape and kind as `x`.
+    /// The network output, same shape and kind as `x` (the features are computed anyway on
+    /// the way to the output, so by default this drops them).
     fn forward_raw(
         &self,
         x: &Tensor,
         c_noise: &Tensor,
         labels: Option<&Tensor>,
         train: bool,
-    ) -> Tensor;
+    ) -> Tensor {
+        self.forward_raw_with_features(x, c_noise, labels, train).0
+    }
 
     /// The output plus bottleneck features for a GAN head: the MLP's last hidden layer
     /// `[B, H]`; the UNet's encoder output at the lowest resolution `[B, C, h, w]`.
