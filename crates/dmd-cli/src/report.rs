@@ -170,233 +170,199 @@ fn last(l: Option<&Loaded>) -> Option<&StudentMetrics> {
     l.and_then(|l| l.students.iter().max_by_key(|m| m.snapshot))
 }
 
+/// One claim row: `result` is `(ours, verdict)`, or `None` when the experiment did not run.
+fn claim(
+    claim: &'static str,
+    paper: &'static str,
+    experiment: &'static str,
+    result: Option<(String, String)>,
+) -> Claim {
+    let (ours, verdict) = result.unwrap_or_else(|| ("not run".into(), "not run".into()));
+    Claim {
+        claim,
+        paper,
+        experiment,
+        ours,
+        verdict,
+    }
+}
+
+fn verdict(converged: bool, holds: bool) -> String {
+    match (converged, holds) {
+        (false, _) => "student not converged".into(),
+        (true, true) => "reproduced".into(),
+        (true, false) => "not reproduced".into(),
+    }
+}
+
 fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
-    let mut out = Vec::new();
-    let not_run = || ("not run".to_string(), "not run".to_string());
-    let remap = |name: &str| match last(r.get(name)) {
-        Some(m) => (
-            format!(
-                "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; copy score {:.2}",
-                m.pairing().k,
-                fmt_de(m),
-                m.pairing().fine_k.unwrap_or(0),
-                fine(m),
-                m.student().copy_score
-            ),
-            gated(m, m.student().delta_e > REMAP_MIN),
-        ),
-        None => not_run(),
+    let remap = |name: &str| {
+        last(r.get(name)).map(|m| {
+            (
+                format!(
+                    "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; copy score {:.2}",
+                    m.pairing().k,
+                    fmt_de(m),
+                    m.pairing().fine_k.unwrap_or(0),
+                    fine(m),
+                    m.student().copy_score
+                ),
+                gated(m, m.student().delta_e > REMAP_MIN),
+            )
+        })
     };
-    let copy = |name: &str| match last(r.get(name)) {
-        Some(m) => (
-            format!(
-                "{} (copy score {:.2}; remapped control {:.2})",
-                fmt_de(m),
-                m.student().copy_score,
-                remapped(m)
-            ),
-            gated(m, m.student().delta_e < COPY_MAX),
-        ),
-        None => not_run(),
+    let copy = |name: &str| {
+        last(r.get(name)).map(|m| {
+            (
+                format!(
+                    "{} (copy score {:.2}; remapped control {:.2})",
+                    fmt_de(m),
+                    m.student().copy_score,
+                    remapped(m)
+                ),
+                gated(m, m.student().delta_e < COPY_MAX),
+            )
+        })
     };
-    let (o, v) = remap("chessboard-r4");
-    out.push(Claim {
-        claim: "low-D chessboard (R^4): the student remaps",
-        paper: "Delta_E = 8.55",
-        experiment: "chessboard-r4",
-        ours: o,
-        verdict: v,
-    });
-    let (o, v) = remap("moons-r4");
-    out.push(Claim {
-        claim: "double moons (R^4): remapping",
-        paper: "remaps (Fig. 8)",
-        experiment: "moons-r4",
-        ours: o,
-        verdict: v,
-    });
-    let (o, v) = remap("gmm32-r4");
-    out.push(Claim {
-        claim: "32-component GMM (R^4): remapping",
-        paper: "remaps (Fig. 8)",
-        experiment: "gmm32-r4",
-        ours: o,
-        verdict: v,
-    });
-    let (o, v) = copy("mnist-uncond");
-    out.push(Claim {
-        claim: "unconditional MNIST (teacher 8192 it): copying",
-        paper: "Delta_E = 0.0367",
-        experiment: "mnist-uncond",
-        ours: o,
-        verdict: v,
-    });
-    let snaps = r.get("mnist-snapshots").map(|l| {
-        let mut s: Vec<&StudentMetrics> = l.students.iter().collect();
-        s.sort_by_key(|m| m.snapshot);
-        s
-    });
-    match snaps.as_deref() {
-        Some([first, .., lastm]) => {
-            out.push(Claim {
-                claim: "MNIST, earliest teacher snapshot: weaker copying",
-                paper: "Delta_E = 1.05 (1024 it)",
-                experiment: "mnist-snapshots",
-                ours: format!("{} ({} it)", fmt_de(first), first.snapshot),
-                verdict: gated(first, first.student().delta_e > lastm.student().delta_e),
-            });
-            let series: Vec<String> = snaps
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
-                .collect();
-            let xs: Vec<f64> = snaps
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|m| m.snapshot as f64)
-                .collect();
-            let ys: Vec<f64> = snaps
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|m| m.student().delta_e)
-                .collect();
+    let mut snaps: Vec<&StudentMetrics> = r
+        .get("mnist-snapshots")
+        .map(|l| l.students.iter().collect())
+        .unwrap_or_default();
+    snaps.sort_by_key(|m| m.snapshot);
+    let (first_snapshot, trend) = match (snaps.first(), snaps.last()) {
+        (Some(first), Some(lastm)) if snaps.len() >= 2 => {
+            let xs: Vec<f64> = snaps.iter().map(|m| m.snapshot as f64).collect();
+            let ys: Vec<f64> = snaps.iter().map(|m| m.student().delta_e).collect();
             let rho = dmd_analysis::spearman(&xs, &ys)
                 .map(|c| c.r)
                 .unwrap_or(f64::NAN);
-            let all_conv = snaps.as_ref().unwrap().iter().all(|m| m.fit.converged);
-            out.push(Claim {
-                claim: "Delta_E decreases as the teacher converges",
-                paper: "decreasing over 1024..8192 it (Fig. 7)",
-                experiment: "mnist-snapshots",
-                ours: format!("{}; Spearman rho {rho:.2}", series.join(", ")),
-                verdict: if !all_conv {
-                    "student not converged (some snapshots)".into()
-                } else if rho < 0.0 && lastm.student().delta_e < first.student().delta_e {
-                    "reproduced".into()
-                } else {
-                    "not reproduced".into()
-                },
-            });
+            let series: Vec<String> = snaps
+                .iter()
+                .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
+                .collect();
+            (
+                Some((
+                    format!("{} ({} it)", fmt_de(first), first.snapshot),
+                    gated(first, first.student().delta_e > lastm.student().delta_e),
+                )),
+                Some((
+                    format!("{}; Spearman rho {rho:.2}", series.join(", ")),
+                    verdict(
+                        snaps.iter().all(|m| m.fit.converged),
+                        rho < 0.0 && lastm.student().delta_e < first.student().delta_e,
+                    ),
+                )),
+            )
         }
-        _ => {
-            for (claim, paper) in [
-                (
-                    "MNIST, earliest teacher snapshot: weaker copying",
-                    "Delta_E = 1.05 (1024 it)",
+        _ => (None, None),
+    };
+    let uncond = last(r.get("mnist-uncond"));
+    let memorisation = uncond
+        .and_then(|m| m.metrics.memorisation.as_ref())
+        .map(|mem| {
+            (
+                format!(
+                    "memorised fraction {:.4} of {} (median r {:.2})",
+                    mem.memorised_fraction, mem.n, mem.median_ratio
                 ),
-                (
-                    "Delta_E decreases as the teacher converges",
-                    "decreasing over 1024..8192 it (Fig. 7)",
-                ),
-            ] {
-                out.push(Claim {
-                    claim,
-                    paper,
-                    experiment: "mnist-snapshots",
-                    ours: "not run".into(),
-                    verdict: "not run".into(),
-                });
-            }
-        }
-    }
-    let (o, v) = copy("mnist-cond");
-    out.push(Claim {
-        claim: "class-conditional MNIST: copying",
-        paper: "copies (Fig. 9)",
-        experiment: "mnist-cond",
-        ours: o,
-        verdict: v,
-    });
-    let (o, v) = copy("mlp-manifold-cond");
-    out.push(Claim {
-        claim: "MLP-manifold (16-D in 1024-D), conditional: copying",
-        paper: "copies (Fig. 9)",
-        experiment: "mlp-manifold-cond",
-        ours: o,
-        verdict: v,
-    });
-    match last(r.get("mnist-uncond"))
-        .and_then(|m| m.metrics.memorisation.as_ref().map(|mem| (m, mem)))
-    {
-        Some((_, mem)) => out.push(Claim {
-            claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
-            paper: "no memorisation (Fig. 5)",
-            experiment: "mnist-uncond",
-            ours: format!(
-                "memorised fraction {:.4} of {} (median r {:.2})",
-                mem.memorised_fraction, mem.n, mem.median_ratio
-            ),
-            verdict: if mem.memorised_fraction < 0.01 {
-                "reproduced".into()
-            } else {
-                "not reproduced".into()
-            },
-        }),
-        None => out.push(Claim {
-            claim: "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
-            paper: "no memorisation (Fig. 5)",
-            experiment: "mnist-uncond",
-            ours: "not run".into(),
-            verdict: "not run".into(),
-        }),
-    }
-    match last(r.get("mnist-uncond")).and_then(|m| {
-        m.metrics
+                verdict(true, mem.memorised_fraction < 0.01),
+            )
+        });
+    let correlation = uncond.and_then(|m| {
+        let c = m
+            .metrics
             .displacement
-            .as_ref()
-            .and_then(|d| d.delta_vs_distance_to_train.as_ref())
-            .map(|c| (m, c))
-    }) {
-        Some((m, c)) => out.push(Claim {
-            claim: "delta(z) correlates negatively with D(z)",
-            paper: "negative (Fig. 6)",
-            experiment: "mnist-uncond",
-            ours: format!(
+            .as_ref()?
+            .delta_vs_distance_to_train
+            .as_ref()?;
+        Some((
+            format!(
                 "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})",
                 c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value
             ),
-            verdict: if !m.fit.converged {
-                "student not converged".into()
-            } else if c.pearson.r < 0.0 && c.pearson.p_value < 0.05 {
-                "reproduced".into()
-            } else {
-                "not reproduced".into()
-            },
-        }),
-        None => out.push(Claim {
-            claim: "delta(z) correlates negatively with D(z)",
-            paper: "negative (Fig. 6)",
-            experiment: "mnist-uncond",
-            ours: "not run".into(),
-            verdict: "not run".into(),
-        }),
-    }
-    match (last(r.get("mnist-uncond")), last(r.get("mnist-gan"))) {
-        (Some(off), Some(on)) => out.push(Claim {
-            claim: "copying does not come from the GAN term",
-            paper: "copies without GAN (Sec. 4.3)",
-            experiment: "mnist-uncond vs mnist-gan",
-            ours: format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
-            verdict: if !(off.fit.converged && on.fit.converged) {
-                "student not converged".into()
-            } else if off.student().delta_e < COPY_MAX {
-                "reproduced".into()
-            } else {
-                "not reproduced".into()
-            },
-        }),
-        _ => out.push(Claim {
-            claim: "copying does not come from the GAN term",
-            paper: "copies without GAN (Sec. 4.3)",
-            experiment: "mnist-uncond vs mnist-gan",
-            ours: "not run".into(),
-            verdict: "not run".into(),
-        }),
-    }
-    out
+            verdict(
+                m.fit.converged,
+                c.pearson.r < 0.0 && c.pearson.p_value < 0.05,
+            ),
+        ))
+    });
+    let gan = uncond.zip(last(r.get("mnist-gan"))).map(|(off, on)| {
+        (
+            format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
+            verdict(
+                off.fit.converged && on.fit.converged,
+                off.student().delta_e < COPY_MAX,
+            ),
+        )
+    });
+    vec![
+        claim(
+            "low-D chessboard (R^4): the student remaps",
+            "Delta_E = 8.55",
+            "chessboard-r4",
+            remap("chessboard-r4"),
+        ),
+        claim(
+            "double moons (R^4): remapping",
+            "remaps (Fig. 8)",
+            "moons-r4",
+            remap("moons-r4"),
+        ),
+        claim(
+            "32-component GMM (R^4): remapping",
+            "remaps (Fig. 8)",
+            "gmm32-r4",
+            remap("gmm32-r4"),
+        ),
+        claim(
+            "unconditional MNIST (teacher 8192 it): copying",
+            "Delta_E = 0.0367",
+            "mnist-uncond",
+            copy("mnist-uncond"),
+        ),
+        claim(
+            "MNIST, earliest teacher snapshot: weaker copying",
+            "Delta_E = 1.05 (1024 it)",
+            "mnist-snapshots",
+            first_snapshot,
+        ),
+        claim(
+            "Delta_E decreases as the teacher converges",
+            "decreasing over 1024..8192 it (Fig. 7)",
+            "mnist-snapshots",
+            trend,
+        ),
+        claim(
+            "class-conditional MNIST: copying",
+            "copies (Fig. 9)",
+            "mnist-cond",
+            copy("mnist-cond"),
+        ),
+        claim(
+            "MLP-manifold (16-D in 1024-D), conditional: copying",
+            "copies (Fig. 9)",
+            "mlp-manifold-cond",
+            copy("mlp-manifold-cond"),
+        ),
+        claim(
+            "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
+            "no memorisation (Fig. 5)",
+            "mnist-uncond",
+            memorisation,
+        ),
+        claim(
+            "delta(z) correlates negatively with D(z)",
+            "negative (Fig. 6)",
+            "mnist-uncond",
+            correlation,
+        ),
+        claim(
+            "copying does not come from the GAN term",
+            "copies without GAN (Sec. 4.3)",
+            "mnist-uncond vs mnist-gan",
+            gan,
+        ),
+    ]
 }
 
 fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {

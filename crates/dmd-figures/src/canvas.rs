@@ -73,6 +73,22 @@ pub(crate) fn xy_chart<'a, 'b>(
     Ok(chart)
 }
 
+/// Draws the chart's series legend at `position` in the figures' common style.
+pub(crate) fn draw_legend<'a, 'b: 'a>(
+    chart: &mut XyChart<'a, 'b>,
+    what: &'static str,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(text(15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err(what))
+}
+
 /// Writes `img` as PNG to `path` (via a temporary file renamed into place).
 pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| FigureError::Io {

@@ -4,7 +4,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text, xy_chart};
+use crate::canvas::{draw_legend, padded_range, render, xy_chart};
 use crate::colour::categorical;
 use crate::error::{FigureError, Result, draw_err};
 use crate::scatter::Axes;
@@ -49,15 +49,7 @@ pub fn line_curves(curves: &[Curve], axes: &Axes) -> Result<RgbImage> {
                     PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(text(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err(WHAT))?;
-        Ok(())
+        draw_legend(&mut chart, WHAT, SeriesLabelPosition::UpperRight)
     })
 }
 

@@ -4,7 +4,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{render, text, xy_chart};
+use crate::canvas::{draw_legend, render, xy_chart};
 use crate::colour::CATEGORICAL;
 use crate::error::{FigureError, Result, draw_err};
 
@@ -65,14 +65,6 @@ pub fn ratio_histogram(
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], line.stroke_width(3))
             });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(text(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err(WHAT))?;
-        Ok(())
+        draw_legend(&mut chart, WHAT, SeriesLabelPosition::UpperLeft)
     })
 }

@@ -5,7 +5,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text, tick, xy_chart};
+use crate::canvas::{draw_legend, padded_range, render, text, tick, xy_chart};
 use crate::colour::{CATEGORICAL, seed_colours};
 use crate::error::{FigureError, Result, draw_err};
 
@@ -226,15 +226,7 @@ pub fn scatter_with_line(
             .legend(move |(a, b)| {
                 PathElement::new(vec![(a, b), (a + 20, b)], line_colour.stroke_width(3))
             });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(text(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err(WHAT))?;
-        Ok(())
+        draw_legend(&mut chart, WHAT, SeriesLabelPosition::UpperLeft)
     })
 }
 
