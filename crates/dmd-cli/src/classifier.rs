@@ -187,6 +187,7 @@ pub fn cached(
 ) -> Result<(Classifier, f64)> {
     let stage = crate::store::Stage::new(stages, "classifier", key)?;
     let weights = stage.path("classifier.safetensors");
+    let _lock = stage.lock()?;
     if stage.is_done() {
         let info: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(stage.path("DONE.json"))?)?;

@@ -2,11 +2,13 @@
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments, sets up logging
 //! and turns an error into one line on stderr: exit code 2 for a bad config or bad
-//! arguments, 1 for any other failure.
+//! arguments, 3 for an experiment that needs files the user must bring, 1 for any other
+//! failure. `DMD_THREADS` sets the intra-op thread count (the job runner sets it per child).
 
 mod classifier;
 mod config;
 mod info;
+mod jobs;
 mod pipeline;
 mod progress;
 mod report;
@@ -90,6 +92,13 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(n) = std::env::var("DMD_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|&n| n > 0)
+    {
+        tch::set_num_threads(n);
+    }
     let result = match cli.command {
         Command::Run(a) => run(a, Until::Analyze),
         Command::TrainTeacher(a) => run(a, Until::Teacher),
@@ -110,6 +119,8 @@ fn main() {
     if let Err(err) = result {
         let code = if err.downcast_ref::<ConfigError>().is_some() {
             2
+        } else if err.downcast_ref::<pipeline::MissingFiles>().is_some() {
+            jobs::EXIT_NOT_RUN
         } else {
             1
         };

@@ -4,7 +4,11 @@
 //! A stage's folder is named after the hash of everything that determines its outputs
 //! (`runs/stages/teacher-3f2a9c01b7de/`), and holds a `DONE.json` written last. A stage whose
 //! `DONE.json` exists is skipped; a killed stage leaves no `DONE.json` and runs again. Two
-//! experiments with the same data and teacher settings share one teacher.
+//! experiments with the same data and teacher settings share one teacher. A stage is computed
+//! under an exclusive lock on its `LOCK` file ([`Stage::lock`]), so experiments running in
+//! parallel (`dmd reproduce --jobs 2`, `dmd sweep`) compute a shared stage once: the second
+//! one waits and then finds it done. The operating system drops the lock when its process
+//! dies, so a killed run never leaves a stage locked.
 
 use anyhow::{Context, Result, bail};
 use ndarray::Array2;
@@ -61,6 +65,39 @@ impl Stage {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+
+    /// Takes the stage's exclusive lock, waiting while another process (or thread) holds it.
+    /// Check [`Stage::is_done`] after taking it: the holder may have finished the stage.
+    pub fn lock(&self) -> Result<StageLock> {
+        let path = self.dir.join("LOCK");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                tracing::info!(
+                    "waiting for {} (another run is computing it)",
+                    self.dir.display()
+                );
+                file.lock()
+                    .with_context(|| format!("cannot lock {}", path.display()))?;
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+        Ok(StageLock { _file: file })
+    }
+}
+
+/// An exclusive lock on a stage folder, released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct StageLock {
+    _file: fs::File,
 }
 
 /// Writes `value` as pretty JSON to `path` via a temporary file and a rename.
@@ -139,6 +176,23 @@ mod tests {
         fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
         let err = load_arrays(&p).unwrap_err().to_string();
         assert!(err.contains("truncated or corrupt"), "{err}");
+    }
+
+    #[test]
+    fn stage_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = Stage::new(dir.path(), "teacher", &1u32).unwrap();
+        let held = stage.lock().unwrap();
+        let other = fs::OpenOptions::new()
+            .write(true)
+            .open(stage.path("LOCK"))
+            .unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        other.try_lock().expect("lock released on drop");
     }
 
     #[test]

@@ -98,10 +98,21 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
         assert!(out.join(exp).join("summary.json").is_file());
     }
 
-    // A second run redoes nothing: every stage is reused.
+    // A second run redoes nothing: every stage is reused. The experiments' logs
+    // (results/logs/<name>.log) are appended to, so read what the second run added.
+    let logs = out.join("logs");
+    let sizes: Vec<(std::path::PathBuf, usize)> = std::fs::read_dir(&logs)
+        .expect("results/logs written")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).unwrap().len()))
+        .collect();
+    assert_eq!(sizes.len(), 9, "one log per experiment");
     let second = run();
     assert!(second.status.success());
-    let log = String::from_utf8_lossy(&second.stderr);
+    let log: String = sizes
+        .iter()
+        .map(|(p, n)| String::from_utf8_lossy(&std::fs::read(p).unwrap()[*n..]).into_owned())
+        .collect();
     assert!(log.contains("teacher: reusing"), "{log}");
     assert!(
         !log.contains("teacher: training"),

@@ -167,6 +167,7 @@ pub fn run_experiment(
         }
         teacher_stage.mark_done(&serde_json::json!({ "from": ckpt }))?;
     }
+    let teacher_lock = teacher_stage.lock()?;
     if teacher_stage.is_done() {
         tracing::info!("teacher: reusing {}", teacher_stage.dir.display());
     } else {
@@ -178,6 +179,7 @@ pub fn run_experiment(
         }))?;
     }
 
+    drop(teacher_lock);
     let teacher_wall_s = teacher_stage.recorded_wall_s();
     let mut snapshots = Vec::new();
     if until == Until::Teacher {
@@ -230,6 +232,7 @@ pub fn run_experiment(
         };
         let samples_stage = Stage::new(&paths.stages, "samples", &samples_key)?;
         let samples_file = samples_stage.path("teacher_samples.safetensors");
+        let samples_lock = samples_stage.lock()?;
         if !samples_stage.is_done() {
             tracing::info!(
                 snapshot,
@@ -269,7 +272,10 @@ pub fn run_experiment(
             snapshot,
             distill: &cfg.distill,
         };
+        drop(samples_lock);
         let student_stage = Stage::new(&paths.stages, "student", &student_key)?;
+        // Held through the student's sampling too, which writes into the student's folder.
+        let student_lock = student_stage.lock()?;
         if !student_stage.is_done() {
             tracing::info!(snapshot, "distilling in {}", student_stage.dir.display());
             let outcome =
@@ -316,6 +322,7 @@ pub fn run_experiment(
             let g = dmd_nets::convert::tensor_to_array(&tch::Tensor::cat(&parts, 0));
             store::save_arrays(&student_samples, &[("g", &g)])?;
         }
+        drop(student_lock);
 
         if until == Until::Sample {
             continue;
@@ -388,13 +395,23 @@ fn check_required_files(cfg: &ExperimentConfig) -> Result<()> {
         })
         .collect();
     if !missing.is_empty() {
-        bail!(
-            "experiment `{}` needs files you must bring: {}",
-            cfg.name,
-            missing.join("; ")
-        );
+        return Err(MissingFiles {
+            experiment: cfg.name.clone(),
+            files: missing.join("; "),
+        }
+        .into());
     }
     Ok(())
+}
+
+/// An experiment needs files the user must bring (e.g. ImageNet-64 teacher weights).
+#[derive(Debug, thiserror::Error)]
+#[error("experiment `{experiment}` needs files you must bring: {files}")]
+pub struct MissingFiles {
+    /// Experiment name.
+    pub experiment: String,
+    /// Each missing file with what it is, `; `-separated.
+    pub files: String,
 }
 
 /// `$DMD_HOME`, or the checkout's `.dmd` folder.
