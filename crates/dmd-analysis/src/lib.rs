@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod nn;
 pub mod pairing;
 pub mod pca;
+pub mod replicates;
 pub mod special;
 
 pub use bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_interval, bootstrap_intervals};
@@ -65,3 +66,4 @@ pub use nn::{
 };
 pub use pairing::{DeltaEEstimate, PairingReport, PairingSets, delta_e, permute_rows};
 pub use pca::{Pca, TripletProjection};
+pub use replicates::{ReplicateSummary, replicate_summary, student_t_quantile};

@@ -14,6 +14,7 @@ mod progress;
 mod report;
 mod reproduce;
 mod store;
+mod sweep;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -79,6 +80,8 @@ enum Command {
     },
     /// Run every experiment of the paper, then the report.
     Reproduce(reproduce::ReproduceArgs),
+    /// Run a grid of one experiment's config keys (seeds included), then its table and figures.
+    Sweep(sweep::SweepArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
 }
@@ -90,6 +93,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     if let Some(n) = std::env::var("DMD_THREADS")
@@ -114,6 +118,7 @@ fn main() {
             println!("wrote {}", p.display());
         }),
         Command::Reproduce(a) => reproduce::run(a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Info => info::run(),
     };
     if let Err(err) = result {

@@ -13,6 +13,7 @@
 //! save_png(&img, &dir.path().join("hist.png")).unwrap();
 //! ```
 
+pub mod bands;
 mod canvas;
 pub mod colour;
 pub mod curves;
@@ -23,6 +24,7 @@ pub mod heatmap;
 pub mod histogram;
 pub mod scatter;
 
+pub use bands::{BandOptions, BandPoint, BandSeries, band_plot};
 pub use canvas::save_png;
 pub use curves::{Curve, dm_loss_curves, line_curves};
 pub use error::{FigureError, Result};

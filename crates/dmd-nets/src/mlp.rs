@@ -5,7 +5,13 @@
 //!
 //! Parameters (under the network's path): `map_noise.freqs` (buffer), `map_label.weight`
 //! `[num_classes, fourier_dim]`, `layer{i}.{weight,bias}` for `i = 0..layers`,
-//! `out.{weight,bias}`.
+//! `out.{weight,bias}`, and with `linear_skip` also `skip.weight` `[dim, dim]`.
+//!
+//! `linear_skip` (off by default; not in the paper) adds a full-rank linear map of `x` to the
+//! output, zero-initialised. Data on a `d`-plane of `R^D` needs a denoiser that removes the
+//! `D - d` off-plane noise directions, a rank `D - d` linear map that the 384-wide MLP cannot
+//! represent once `D - d > 384` (calibration.md: the chessboard in `R^512` is not learned); the
+//! bypass lets one teacher architecture serve a sweep over the ambient dimension.
 
 use crate::error::NetError;
 use crate::layers::{Fill, FourierEmbedding, Init, Linear, default_init, param};
@@ -34,6 +40,10 @@ pub struct MlpConfig {
     /// Dropout probability after each hidden layer during training.
     #[serde(default)]
     pub dropout: f64,
+    /// Adds a zero-initialised `dim x dim` linear map of `x` to the output (see module docs).
+    /// Left out of the serialised form when off, so existing config hashes stay the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linear_skip: bool,
 }
 
 fn default_hidden() -> i64 {
@@ -56,6 +66,7 @@ impl MlpConfig {
             fourier_dim: default_fourier_dim(),
             num_classes: 0,
             dropout: 0.0,
+            linear_skip: false,
         }
     }
 
@@ -101,6 +112,7 @@ pub struct Mlp {
     map_label: Option<Tensor>,
     layers: Vec<Linear>,
     out: Linear,
+    skip: Option<Linear>,
     dropout: f64,
 }
 
@@ -139,11 +151,15 @@ impl Mlp {
             default_init(c.hidden),
             fill,
         );
+        let skip = c
+            .linear_skip
+            .then(|| Linear::new(&p / "skip", c.dim, c.dim, false, Init::Const(0.0), fill));
         Mlp {
             map_noise,
             map_label,
             layers,
             out,
+            skip,
             dropout: c.dropout,
         }
     }
@@ -160,15 +176,19 @@ impl Mlp {
             emb += w.index_select(0, y);
         }
         let b = x.size()[0];
-        let mut h = Tensor::cat(&[x.reshape([b, -1]), emb.to_kind(x.kind())], 1);
+        let x_flat = x.reshape([b, -1]);
+        let mut h = Tensor::cat(&[&x_flat, &emb.to_kind(x.kind())], 1);
         for layer in &self.layers {
             h = layer.forward(&h).silu();
             if self.dropout > 0.0 && train {
                 h = h.dropout(self.dropout, train);
             }
         }
-        let out = self.out.forward(&h).reshape(x.size());
-        (out, h)
+        let mut out = self.out.forward(&h);
+        if let Some(skip) = &self.skip {
+            out += skip.forward(&x_flat);
+        }
+        (out.reshape(x.size()), h)
     }
 }
 

@@ -217,3 +217,32 @@ fn bad_inputs_and_configs_give_errors() {
         );
     }
 }
+
+#[test]
+fn linear_skip_starts_at_zero_adds_d_squared_parameters_and_keeps_old_hashes() {
+    let plain = MlpConfig::new(6);
+    let skip = MlpConfig {
+        linear_skip: true,
+        ..MlpConfig::new(6)
+    };
+    tch::manual_seed(3);
+    let a = Denoiser::new(&NetConfig::Mlp(plain.clone()), Device::Cpu).unwrap();
+    tch::manual_seed(3);
+    let b = Denoiser::new(&NetConfig::Mlp(skip.clone()), Device::Cpu).unwrap();
+    assert_eq!(b.num_parameters() - a.num_parameters(), 36);
+    // The bypass is zero at initialisation: same outputs as the plain MLP with the same seed.
+    let x = Tensor::randn([7, 6], (Kind::Float, Device::Cpu));
+    let (da, db) = tch::no_grad(|| {
+        (
+            a.denoise_at(&x, 0.5, None, false),
+            b.denoise_at(&x, 0.5, None, false),
+        )
+    });
+    assert!(max_abs(&(da - db)) < 1e-6);
+    // Off, the field is not serialised (config hashes of existing runs are unchanged); on, it
+    // round-trips.
+    let json = serde_json::to_string(&plain).unwrap();
+    assert!(!json.contains("linear_skip"), "{json}");
+    let back: MlpConfig = serde_json::from_str(&serde_json::to_string(&skip).unwrap()).unwrap();
+    assert!(back.linear_skip);
+}

@@ -706,7 +706,7 @@ pub fn distill(
         let wall = wall_offset + start.elapsed().as_secs_f64();
         rec.wall_s = wall;
         log.write(&rec)?;
-        bar.inc(1);
+        bar.inc();
         if engine.step().is_multiple_of(cfg.checkpoint_every) && engine.step() < cfg.iterations {
             save_state(&engine, wall)?;
         }

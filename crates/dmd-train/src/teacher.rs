@@ -261,7 +261,7 @@ pub fn train_teacher(
             ema_beta: ema_b,
             wall_s: wall,
         })?;
-        bar.inc(1);
+        bar.inc();
         if cfg.snapshots.contains(&st.step) {
             save_denoiser(st.published(), &snapshot_path(run_dir, st.step))?;
         }

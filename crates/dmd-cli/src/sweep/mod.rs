@@ -1,0 +1,498 @@
+//! `dmd sweep SWEEP.toml`: a grid over config keys of one experiment, seeds included, run as
+//! independent `dmd run` jobs ([`crate::jobs`]), each point resumable and skipped when done,
+//! then gathered into one table (CSV + JSON), figures with confidence bands from the seeds,
+//! and `SWEEP.md`.
+//!
+//! A sweep file names the experiment config it varies and its axes:
+//!
+//! ```toml
+//! name = "ambient-dim"
+//! experiment = "../chessboard-r4.toml"        # relative to this file
+//! [set]                                        # on every point
+//! "teacher.net.linear_skip" = true
+//! [[axis]]
+//! name = "D"                                   # every key gets the value
+//! keys = ["data.ambient_dim", "teacher.net.dim", "distill.student_net.dim"]
+//! values = [2, 4, 8, 16, 64, 256, 1024]
+//! [[axis]]
+//! name = "seed"                                # the replicate axis (intervals over it)
+//! keys = ["data_seed", "teacher.seed", "distill.seed", "eval.seed"]
+//! values = [0, 1, 2]
+//! [profile.smoke]
+//! set = { "teacher.iterations" = 20 }
+//! values = { D = [2, 4], seed = [0, 1] }
+//! ```
+//!
+//! A value may also be a table of its own overrides, `{ label = "wide", "teacher.net.hidden" =
+//! 1024 }`, for axes whose points differ in more than one way.
+//!
+//! The points form the Cartesian product of the axes. Point `D=16 seed=1` runs in
+//! `<out>/points/D-16_seed-1/` (its results) against the shared stage store, so points that
+//! share a teacher share it. A point finishes by writing `POINT.json` with the hash of its
+//! resolved config; a rerun skips every point whose `POINT.json` matches, so a killed sweep
+//! completes only the missing points.
+
+pub mod table;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use toml::{Table, Value};
+
+use crate::config::{ConfigError, ExperimentConfig};
+use crate::{jobs, store};
+
+/// Arguments of `dmd sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Sweep file (TOML), e.g. configs/sweeps/ambient-dim.toml.
+    pub sweep: PathBuf,
+    /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Output folder (default: results/sweeps/<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Folder of the content-addressed stage outputs (shared with every other run).
+    #[arg(long, default_value = "runs/stages")]
+    pub runs: PathBuf,
+    /// Points run at once, each a child process with its share of the cores (default: 1 with
+    /// a CUDA GPU, else 2).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Only gather the finished points into the table and figures; run nothing.
+    #[arg(long)]
+    pub gather_only: bool,
+}
+
+/// A sweep file (see the module docs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Short name (folder and titles).
+    pub name: String,
+    /// What the sweep measures.
+    #[serde(default)]
+    pub description: String,
+    /// The experiment config varied, relative to the sweep file.
+    pub experiment: PathBuf,
+    /// Overrides on every point (dotted keys).
+    #[serde(default)]
+    pub set: Table,
+    /// The axes; points are their Cartesian product.
+    pub axis: Vec<Axis>,
+    /// The axis whose values are independent replicates (default `seed`): the table gives
+    /// mean and Student-t interval over it.
+    #[serde(default = "default_replicate_axis")]
+    pub replicate_axis: String,
+    /// Per-profile extra overrides and axis values.
+    #[serde(default)]
+    pub profile: BTreeMap<String, SweepProfile>,
+}
+
+fn default_replicate_axis() -> String {
+    "seed".into()
+}
+
+/// One axis of a sweep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    /// Name, used in point names, tables and figures.
+    pub name: String,
+    /// Keys set to a scalar value (all to the same value).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Values: scalars (set on every key) or tables of overrides with an optional `label`.
+    pub values: Vec<Value>,
+    /// Draw this axis on a logarithmic scale (default: when its values span a factor >= 16).
+    #[serde(default)]
+    pub log: Option<bool>,
+}
+
+/// What a profile changes in a sweep.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepProfile {
+    /// Extra overrides on every point (after the sweep's `[set]`).
+    #[serde(default)]
+    pub set: Table,
+    /// Replacement values per axis name.
+    #[serde(default)]
+    pub values: BTreeMap<String, Vec<Value>>,
+}
+
+/// One point of the grid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    /// Folder-safe name, e.g. `D-16_seed-1`.
+    pub id: String,
+    /// `(axis name, value label)` per axis.
+    pub coords: Vec<(String, String)>,
+    /// The `--set` overrides of this point.
+    pub sets: Vec<String>,
+}
+
+impl SweepConfig {
+    /// Reads a sweep file and applies `profile`.
+    pub fn load(path: &Path, profile: &str) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let table: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                file: path.to_path_buf(),
+                message: crate::config::layers::one_line(&e.to_string()),
+            })?;
+        let de = Value::Table(table);
+        let mut cfg: SweepConfig =
+            serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Key {
+                file: path.to_path_buf(),
+                key: e.path().to_string(),
+                message: crate::config::layers::one_line(&e.into_inner().to_string()),
+            })?;
+        let key_err = |key: &str, message: String| ConfigError::Key {
+            file: path.to_path_buf(),
+            key: key.into(),
+            message,
+        };
+        if cfg.axis.is_empty() {
+            return Err(key_err(
+                "axis",
+                "a sweep needs at least one [[axis]]".into(),
+            ));
+        }
+        if let Some(p) = cfg.profile.remove(profile) {
+            cfg.set.extend(p.set);
+            for (name, values) in p.values {
+                let Some(axis) = cfg.axis.iter_mut().find(|a| a.name == name) else {
+                    return Err(key_err(
+                        &format!("profile.{profile}.values.{name}"),
+                        format!("no axis named `{name}`"),
+                    ));
+                };
+                axis.values = values;
+            }
+        }
+        cfg.profile.clear();
+        for (i, a) in cfg.axis.iter().enumerate() {
+            let key = format!("axis[{i}] ({})", a.name);
+            if a.name.is_empty()
+                || !a
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(key_err(
+                    &key,
+                    "name must be non-empty letters, digits or _".into(),
+                ));
+            }
+            if a.values.is_empty() {
+                return Err(key_err(&key, "`values` is empty".into()));
+            }
+            if a.values.iter().any(|v| !v.is_table()) && a.keys.is_empty() {
+                return Err(key_err(
+                    &key,
+                    "scalar values need `keys` (the config keys they set)".into(),
+                ));
+            }
+        }
+        if cfg.experiment.is_relative() {
+            cfg.experiment = path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(&cfg.experiment);
+        }
+        Ok(cfg)
+    }
+
+    /// The Cartesian product of the axes, first axis outermost.
+    pub fn points(&self) -> Vec<Point> {
+        let mut points = vec![Point {
+            id: String::new(),
+            coords: Vec::new(),
+            sets: self.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        }];
+        for axis in &self.axis {
+            let mut next = Vec::new();
+            for p in &points {
+                for v in &axis.values {
+                    let (label, sets) = value_sets(axis, v);
+                    let mut q = p.clone();
+                    q.coords.push((axis.name.clone(), label));
+                    q.sets.extend(sets);
+                    next.push(q);
+                }
+            }
+            points = next;
+        }
+        for p in &mut points {
+            p.id = p
+                .coords
+                .iter()
+                .map(|(a, l)| format!("{a}-{}", folder_safe(l)))
+                .collect::<Vec<_>>()
+                .join("_");
+        }
+        points
+    }
+
+    /// The non-replicate axes, in order.
+    pub fn factor_axes(&self) -> Vec<&Axis> {
+        self.axis
+            .iter()
+            .filter(|a| a.name != self.replicate_axis)
+            .collect()
+    }
+}
+
+/// The label and `--set` strings of one axis value.
+fn value_sets(axis: &Axis, v: &Value) -> (String, Vec<String>) {
+    match v {
+        Value::Table(t) => {
+            let label = match t.get("label") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => t.iter().next().map(|(_, v)| plain(v)).unwrap_or_default(),
+            };
+            let sets = t
+                .iter()
+                .filter(|(k, _)| k.as_str() != "label")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            (label, sets)
+        }
+        scalar => (
+            plain(scalar),
+            axis.keys.iter().map(|k| format!("{k}={scalar}")).collect(),
+        ),
+    }
+}
+
+/// A value as a label: strings without quotes.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn folder_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// What `POINT.json` records for a finished point.
+#[derive(Debug, Serialize, Deserialize)]
+struct PointDone {
+    config_hash: String,
+    sets: Vec<String>,
+    wall_s: f64,
+}
+
+/// Runs the sweep: the missing points, then the table and figures.
+pub fn run(a: SweepArgs) -> Result<()> {
+    let start = Instant::now();
+    let profile = a.profile.clone().unwrap_or_else(crate::default_profile);
+    let sweep = SweepConfig::load(&a.sweep, &profile)?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results/sweeps").join(&sweep.name));
+    let points = sweep.points();
+    // Resolve every point's config first: a bad value stops the sweep before any work.
+    let mut configs = Vec::new();
+    for p in &points {
+        let cfg = ExperimentConfig::load(&sweep.experiment, &profile, &p.sets).map_err(|e| {
+            ConfigError::Key {
+                file: a.sweep.clone(),
+                key: format!("point {}", p.id),
+                message: e.to_string(),
+            }
+        })?;
+        configs.push(cfg);
+    }
+    let todo: Vec<usize> = (0..points.len())
+        .filter(|&i| {
+            !a.gather_only && !point_done(&out, &points[i], &store::config_hash(&configs[i]))
+        })
+        .collect();
+    println!(
+        "[sweep] {}: {} point(s), {} to run (profile {profile}); results in {}",
+        sweep.name,
+        points.len(),
+        todo.len(),
+        out.display()
+    );
+    let par = jobs::Parallelism::new(a.jobs);
+    let job_list: Vec<jobs::Job> = todo
+        .iter()
+        .map(|&i| {
+            let p = &points[i];
+            let mut args = vec![
+                "run".to_string(),
+                sweep.experiment.to_string_lossy().into_owned(),
+                "--profile".into(),
+                profile.clone(),
+                "--out".into(),
+                out.join("points")
+                    .join(&p.id)
+                    .to_string_lossy()
+                    .into_owned(),
+                "--runs".into(),
+                a.runs.to_string_lossy().into_owned(),
+            ];
+            for s in &p.sets {
+                args.push("--set".into());
+                args.push(s.clone());
+            }
+            jobs::Job {
+                name: p.id.clone(),
+                args,
+                log: out.join("logs").join(format!("{}.log", p.id)),
+            }
+        })
+        .collect();
+    let outcomes = jobs::run_jobs("sweep", &job_list, par)?;
+    let mut failed = Vec::new();
+    for (&i, o) in todo.iter().zip(&outcomes) {
+        match &o.status {
+            jobs::JobStatus::Done => store::write_json_atomic(
+                &out.join("points").join(&points[i].id).join("POINT.json"),
+                &PointDone {
+                    config_hash: store::config_hash(&configs[i]),
+                    sets: points[i].sets.clone(),
+                    wall_s: o.wall_s,
+                },
+            )?,
+            _ => failed.push(points[i].id.clone()),
+        }
+    }
+    let written = table::gather(&sweep, &points, &configs, &out, &profile)?;
+    println!(
+        "[sweep] {}: wrote {} ({:.0} s)",
+        sweep.name,
+        written.display(),
+        start.elapsed().as_secs_f64()
+    );
+    if !failed.is_empty() {
+        bail!(
+            "{} point(s) failed: {} (logs in {})",
+            failed.len(),
+            failed.join(", "),
+            out.join("logs").display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether the point finished with the same resolved config.
+fn point_done(out: &Path, p: &Point, hash: &str) -> bool {
+    std::fs::read_to_string(out.join("points").join(&p.id).join("POINT.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<PointDone>(&t).ok())
+        .is_some_and(|d| d.config_hash == hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const SWEEP: &str = r#"
+name = "t"
+experiment = "exp.toml"
+[set]
+"distill.iterations" = 7
+[[axis]]
+name = "D"
+keys = ["data.ambient_dim", "teacher.net.dim"]
+values = [2, 4, 8]
+[[axis]]
+name = "arm"
+values = [{ label = "wide", "teacher.net.hidden" = 64 }, { label = "narrow", "teacher.net.hidden" = 8 }]
+[[axis]]
+name = "seed"
+keys = ["data_seed"]
+values = [0, 1]
+[profile.smoke]
+set = { "teacher.iterations" = 3 }
+values = { D = [2, 4] }
+"#;
+
+    #[test]
+    fn points_are_the_cartesian_product_with_profile_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "s.toml", SWEEP);
+        let full = SweepConfig::load(&p, "cpu").unwrap();
+        assert_eq!(full.points().len(), 3 * 2 * 2);
+        let s = SweepConfig::load(&p, "smoke").unwrap();
+        let pts = s.points();
+        assert_eq!(pts.len(), 2 * 2 * 2);
+        assert_eq!(pts[0].id, "D-2_arm-wide_seed-0");
+        assert_eq!(pts[7].id, "D-4_arm-narrow_seed-1");
+        let sets = &pts[3].sets;
+        for want in [
+            "distill.iterations=7",
+            "teacher.iterations=3",
+            "data.ambient_dim=2",
+            "teacher.net.dim=2",
+            "teacher.net.hidden=8",
+            "data_seed=1",
+        ] {
+            assert!(
+                sets.iter().any(|s| s == want),
+                "{want} missing from {sets:?}"
+            );
+        }
+        assert_eq!(s.factor_axes().len(), 2);
+        assert_eq!(s.experiment, dir.path().join("exp.toml"));
+    }
+
+    #[test]
+    fn bad_sweeps_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, needle) in [
+            (
+                "name = \"t\"\nexperiment = \"e.toml\"\naxis = []\n",
+                "at least one",
+            ),
+            (
+                "name = \"t\"\nexperiment = \"e.toml\"\n[[axis]]\nname = \"D\"\nvalues = [1]\n",
+                "need `keys`",
+            ),
+            (
+                "name = \"t\"\nexperiment = \"e.toml\"\nbogus = 1\n[[axis]]\nname = \"D\"\nkeys = [\"a\"]\nvalues = [1]\n",
+                "bogus",
+            ),
+            (
+                "name = \"t\"\nexperiment = \"e.toml\"\n[[axis]]\nname = \"D\"\nkeys = [\"a\"]\nvalues = [1]\n[profile.cpu]\nvalues = { X = [1] }\n",
+                "no axis named `X`",
+            ),
+            ("name = \"t\"\nexperiment = [", "invalid TOML"),
+        ] {
+            let p = write(dir.path(), "bad.toml", text);
+            let e = SweepConfig::load(&p, "cpu").unwrap_err().to_string();
+            assert!(e.contains(needle), "{e} lacks {needle}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+}
