@@ -110,9 +110,67 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
             (None, None) => writeln!(md, "### {name}\n\nnot run\n")?,
         }
     }
+    sweeps_section(&mut md, out)?;
     let path = out.join("REPORT.md");
     crate::store::write_atomic(&path, md.as_bytes())?;
     Ok(path)
+}
+
+/// `## Sweeps`: for every sweep gathered under `<out>/sweeps/` (`dmd sweep`'s default place),
+/// where Delta_E crosses 1 and the Delta_E and copy-score figures, linking its `SWEEP.md`.
+fn sweeps_section(md: &mut String, out: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(out.join("sweeps")) else {
+        return Ok(());
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("sweep.json").is_file())
+        .collect();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    dirs.sort();
+    writeln!(
+        md,
+        "## Sweeps (beyond the paper)\n\nMeans with 95% Student-t intervals over seeds; hollow points did not converge and are not averaged in.\n"
+    )?;
+    for dir in dirs {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+            dir.join("sweep.json"),
+        )?)
+        .with_context(|| {
+            format!(
+                "{} is not valid; rerun the sweep with --gather-only",
+                dir.join("sweep.json").display()
+            )
+        })?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rel = |f: &str| format!("sweeps/{name}/{f}");
+        writeln!(
+            md,
+            "### {name}\n\n{} ([table and per-point values]({}))\n",
+            v["description"].as_str().unwrap_or(""),
+            rel("SWEEP.md")
+        )?;
+        for t in v["transitions"].as_array().into_iter().flatten() {
+            writeln!(md, "- {}", t.as_str().unwrap_or(""))?;
+        }
+        writeln!(md)?;
+        for fig in ["delta_e", "copy_score"] {
+            if dir.join("figures").join(format!("{fig}.png")).is_file() {
+                writeln!(
+                    md,
+                    "![{name}: {fig}]({})\n",
+                    rel(&format!("figures/{fig}.png"))
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One row of the claims table.

@@ -1,6 +1,6 @@
 //! `dmd sweep --profile smoke` end to end: every point runs (tiny), the table has a row per
 //! point and a cell per grid value with an interval over seeds, the figures are drawn, and a
-//! rerun after losing a point runs only that point.
+//! rerun after losing a point runs only that point; `dmd report` shows the sweep.
 
 use std::path::Path;
 use std::process::Command;
@@ -26,7 +26,11 @@ fn sweep(out: &Path, runs: &Path) -> std::process::Output {
 #[test]
 fn smoke_sweep_gathers_every_point_and_reruns_only_missing_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    let (out, runs) = (tmp.path().join("sweep"), tmp.path().join("runs"));
+    let results = tmp.path().join("results");
+    let (out, runs) = (
+        results.join("sweeps").join("ambient-dim"),
+        tmp.path().join("runs"),
+    );
     let first = sweep(&out, &runs);
     let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
     assert!(
@@ -88,5 +92,20 @@ fn smoke_sweep_gathers_every_point_and_reruns_only_missing_ones() {
             .lines()
             .count(),
         5
+    );
+
+    // The report of the results folder holding the sweep has a section for it.
+    let report = Command::new(env!("CARGO_BIN_EXE_dmd"))
+        .args(["report", "--out"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let md = std::fs::read_to_string(results.join("REPORT.md")).unwrap();
+    assert!(md.contains("## Sweeps (beyond the paper)"), "{md}");
+    assert!(md.contains("### ambient-dim"), "{md}");
+    assert!(
+        md.contains("(sweeps/ambient-dim/figures/delta_e.png)"),
+        "{md}"
     );
 }
