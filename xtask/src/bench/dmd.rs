@@ -1,0 +1,79 @@
+//! The `dmd` suite: one DMD distillation step of dmd-train's `bench_dmd` against PyTorch
+//! `peer_dmd.py`, at each thread count.
+
+use anyhow::{Result, bail};
+use serde_json::json;
+use std::process::Command;
+
+use super::nets::{check_threads, show_rate, torch_version};
+use super::report::{Report, Row, Unit};
+use super::venv::{TORCH_PACKAGE, Venv};
+use super::{Opts, Suite, build_example, crate_dir, medians_of, rounds, run_json, with_threads};
+use crate::setup;
+
+pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
+    let example = crate_dir("dmd-train").join("examples").join("bench_dmd.rs");
+    let script = crate_dir("dmd-train").join("bench").join("peer_dmd.py");
+    if !example.is_file() || !script.is_file() {
+        bail!(
+            "the dmd suite needs {} and {}; {} missing (dmd-train's bench pieces are not written yet)",
+            example.display(),
+            script.display(),
+            if !example.is_file() && !script.is_file() {
+                "both are"
+            } else if !example.is_file() {
+                "the example is"
+            } else {
+                "the peer script is"
+            }
+        );
+    }
+    setup::ensure(None)?;
+    let bin = build_example("dmd-train", "bench_dmd")?;
+    let torch = venv.has(TORCH_PACKAGE);
+    let mut report = Report::new(Suite::Dmd, &o.threads);
+    for &t in &o.threads {
+        let case = format!("dmd step t={t}");
+        // Both take the number of timed iterations as their only argument (after 20 warm-up
+        // iterations) and read the thread count from OMP_NUM_THREADS.
+        let iters = if o.quick { 20 } else { 200 };
+        let args = [iters.to_string()];
+        let (mut ours, mut peers) = (Vec::new(), Vec::new());
+        for round in 0..rounds(o, 3) {
+            println!("[bench] dmd {case}: round {} ours ...", round + 1);
+            ours.push(show_rate(run_json(
+                with_threads(&mut Command::new(&bin), t).args(&args),
+                "bench_dmd",
+            )?));
+            if torch {
+                println!("[bench] dmd {case}: round {} peer ...", round + 1);
+                match run_json(
+                    with_threads(&mut venv.command(&script), t).args(&args),
+                    "peer_dmd.py",
+                ) {
+                    Ok(p) => peers.push(show_rate(p)),
+                    Err(e) => {
+                        report
+                            .problems
+                            .push(format!("peer_dmd.py at {case}: {e:#}"));
+                        break;
+                    }
+                }
+            }
+        }
+        check_threads(&mut report, &case, t, &ours, &peers);
+        report.rows.push(Row {
+            case: case.clone(),
+            metric: "DMD iteration (toy MLP)".into(),
+            unit: Unit::ItPerS,
+            ours: medians_of(&ours, &["it_per_s"]),
+            peer: format!("PyTorch {}", torch_version(&peers)),
+            theirs: medians_of(&peers, &["it_per_s"]),
+            note: format!("{iters} iters, batch 512, update ratio 5"),
+        });
+        report
+            .raw
+            .push(json!({"case": case, "threads": t, "ours": ours, "peers": peers}));
+    }
+    Ok(report)
+}
