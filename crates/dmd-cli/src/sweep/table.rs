@@ -52,8 +52,11 @@ pub struct Row {
     pub fit_status: String,
     /// Fraction of the initial gap the student left.
     pub gap_remaining: f64,
-    /// Teacher `Phi_32` on-support fraction over the data's (toy data only).
+    /// Teacher `Phi_32` on-support fraction over the data's (toy data only; strict: on the
+    /// data plane within the off-plane tolerance).
     pub teacher_support_ratio: Option<f64>,
+    /// The same with the off-plane part ignored (projection onto the data plane on the support).
+    pub teacher_projected_support_ratio: Option<f64>,
     /// Whether the point counts (see the module docs).
     pub counts: bool,
 }
@@ -172,6 +175,10 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             .support
             .as_ref()
             .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12));
+        let teacher_projected_support_ratio = m.support.as_ref().map(|s| {
+            s.teacher_fine.fraction_projected_on_support
+                / s.data.fraction_projected_on_support.max(1e-12)
+        });
         let counts =
             m.fit.converged && teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN);
         rows.push(Row {
@@ -191,6 +198,7 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             fit_status: m.fit.status.clone(),
             gap_remaining: m.fit.gap_remaining,
             teacher_support_ratio,
+            teacher_projected_support_ratio,
             counts,
         });
     }
@@ -512,7 +520,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     let axes: Vec<&str> = sweep.axis.iter().map(|a| a.name.as_str()).collect();
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let mut csv = format!(
-        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,counts\n",
+        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,counts\n",
         axes.join(",")
     );
     for r in rows {
@@ -527,7 +535,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             .collect();
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.point,
             coords.join(","),
             r.snapshot,
@@ -541,6 +549,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             r.fit_status,
             r.gap_remaining,
             opt(r.teacher_support_ratio),
+            opt(r.teacher_projected_support_ratio),
             r.counts
         )?;
     }
