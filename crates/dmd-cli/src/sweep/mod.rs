@@ -468,6 +468,29 @@ values = { D = [2, 4] }
     }
 
     #[test]
+    fn every_shipped_sweep_resolves_on_every_profile() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/sweeps");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            for profile in crate::config::PROFILES {
+                let s = SweepConfig::load(&path, profile)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                for p in s.points() {
+                    ExperimentConfig::load(&s.experiment, profile, &p.sets).unwrap_or_else(|e| {
+                        panic!("{} ({profile}) point {}: {e}", path.display(), p.id)
+                    });
+                }
+            }
+            n += 1;
+        }
+        assert!(n >= 2, "sweeps found: {n}");
+    }
+
+    #[test]
     fn bad_sweeps_name_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         for (text, needle) in [
