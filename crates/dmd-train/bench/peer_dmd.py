@@ -1,16 +1,19 @@
 """PyTorch peer of `cargo run --release -p dmd-train --example bench_dmd`.
 
-One DMD2-style iteration on the paper's toy MLP (dim 4, 5x384 SiLU, 32-dim Fourier embedding),
-batch 512, EDM preconditioning, update ratio 5, the way DMD2's EDM path does it:
+One DMD2-style iteration on the paper's toy MLP (dim 4, 5x384 SiLU, 32-dim Fourier embedding) at
+batch 512, or on the CPU-profile ADM UNet (the `Unet` of dmd-nets' peer_step.py, 32x32x1) at
+batch 32, EDM preconditioning, update ratio 5, the way DMD2's EDM path does it:
 generator forward (with grad only on generator iterations); on those iterations the DM gradient
 (teacher and fake denoisers under no_grad, sigma index U{20..980} of the ascending 1000-point
 Karras grid, normalised by the per-sample mean |x - D_real|), surrogate 0.5*mse(x, x - g),
 AdamW step with clip 10; then every iteration the fake-score DSM step on the detached samples
 (index U{0..999}, weight 1/sigma^2 + 1/0.5^2), AdamW with clip 10. Prints one JSON object.
 
-Usage: python peer_dmd.py [ITERATIONS]
+Usage: python peer_dmd.py [ITERATIONS [mlp|unet-cpu]]
 """
 import copy
+import importlib.util
+import os
 import json
 import math
 import sys
@@ -45,7 +48,7 @@ class Precond(nn.Module):
         self.net = net
 
     def forward(self, x, sigma):
-        s = sigma[:, None]
+        s = sigma.reshape((-1,) + (1,) * (x.dim() - 1))
         c_skip = SD**2 / (s**2 + SD**2)
         c_out = s * SD / (s**2 + SD**2).sqrt()
         c_in = 1 / (SD**2 + s**2).sqrt()
@@ -58,20 +61,39 @@ def karras(n=1000, smin=0.002, smax=80.0, rho=7.0):
     return s.flip(0).float()  # ascending
 
 
+def peer_unet():
+    """The UNet of dmd-nets' peer_step.py (same architecture as `UnetConfig::cpu_small`)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(here, "..", "..", "dmd-nets", "bench", "peer_step.py")
+    spec = importlib.util.spec_from_file_location("peer_step", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.Unet()
+
+
 def main():
     iters = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    model = sys.argv[2] if len(sys.argv) > 2 else "mlp"
     torch.manual_seed(0)
-    teacher = Precond(Mlp()).requires_grad_(False)
+    if model == "mlp":
+        net, B, shape, warmup = Mlp(), 512, (4,), 20
+    elif model == "unet-cpu":
+        net, B, shape, warmup = peer_unet(), 32, (1, 32, 32), 3
+    else:
+        raise SystemExit(f"model must be mlp or unet-cpu, not {model!r}")
+    # Dropout off in every network, as in DMD2 and dmd-train's default (`distill.dropout = false`).
+    teacher = Precond(net).eval().requires_grad_(False)
     gen = copy.deepcopy(teacher).requires_grad_(True)
     fake = copy.deepcopy(teacher).requires_grad_(True)
     opt_g = torch.optim.AdamW(gen.parameters(), lr=2e-6, weight_decay=0.01)
     opt_f = torch.optim.AdamW(fake.parameters(), lr=2e-6, weight_decay=0.01)
     grid = karras()
-    B, D = 512, 4
+    view = (-1,) + (1,) * len(shape)
+    dims = tuple(range(1, len(shape) + 1))
 
     def step(k):
         gen_step = k % 5 == 0
-        z = torch.randn(B, D)
+        z = torch.randn((B,) + shape)
         sig_max = torch.full((B,), 80.0)
         with torch.set_grad_enabled(gen_step):
             x = gen(z * 80.0, sig_max)
@@ -79,10 +101,10 @@ def main():
             idx = torch.randint(20, 981, (B,))
             sigma = grid[idx]
             with torch.no_grad():
-                xt = x + sigma[:, None] * torch.randn_like(x)
+                xt = x + sigma.reshape(view) * torch.randn_like(x)
                 p_real = x - teacher(xt, sigma)
                 p_fake = x - fake(xt, sigma)
-                w = p_real.abs().mean(dim=1, keepdim=True)
+                w = p_real.abs().mean(dim=dims, keepdim=True)
                 g = torch.nan_to_num((p_real - p_fake) / w)
             loss = 0.5 * F.mse_loss(x, (x - g).detach())
             opt_g.zero_grad()
@@ -93,8 +115,8 @@ def main():
         xd = x.detach()
         idx = torch.randint(0, 1000, (B,))
         sigma = grid[idx]
-        xt = xd + sigma[:, None] * torch.randn_like(xd)
-        weight = 1 / sigma[:, None] ** 2 + 1 / SD**2
+        xt = xd + sigma.reshape(view) * torch.randn_like(xd)
+        weight = 1 / sigma.reshape(view) ** 2 + 1 / SD**2
         floss = (weight * (fake(xt, sigma) - xd) ** 2).mean()
         opt_f.zero_grad()
         floss.backward()
@@ -102,15 +124,16 @@ def main():
         opt_f.step()
         floss.item()
 
-    for k in range(20):
+    for k in range(warmup):
         step(k)
     t0 = time.perf_counter()
-    for k in range(20, 20 + iters):
+    for k in range(warmup, warmup + iters):
         step(k)
     secs = time.perf_counter() - t0
     print(json.dumps({
         "bench": "dmd_iteration", "impl": "python-pytorch", "torch": torch.__version__,
-        "dim": D, "hidden": 384, "layers": 5, "batch": B, "update_ratio": 5,
+        "model": model, "params": sum(q.numel() for q in teacher.parameters()), "batch": B,
+        "update_ratio": 5,
         "iterations": iters, "seconds": secs, "it_per_s": iters / secs,
         "threads": torch.get_num_threads(),
     }))

@@ -33,47 +33,52 @@ pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
     let torch = venv.has(TORCH_PACKAGE);
     let mut report = Report::new(Suite::Dmd, &o.threads);
     for &t in &o.threads {
-        let case = format!("dmd step t={t}");
-        // Both take the number of timed iterations as their only argument (after 20 warm-up
-        // iterations) and read the thread count from OMP_NUM_THREADS.
-        let iters = if o.quick { 20 } else { 200 };
-        let args = [iters.to_string()];
-        let (mut ours, mut peers) = (Vec::new(), Vec::new());
-        for round in 0..rounds(o, 3) {
-            println!("[bench] dmd {case}: round {} ours ...", round + 1);
-            ours.push(show_rate(run_json(
-                with_threads(&mut Command::new(&bin), t).args(&args),
-                "bench_dmd",
-            )?));
-            if torch {
-                println!("[bench] dmd {case}: round {} peer ...", round + 1);
-                match run_json(
-                    with_threads(&mut venv.command(&script), t).args(&args),
-                    "peer_dmd.py",
-                ) {
-                    Ok(p) => peers.push(show_rate(p)),
-                    Err(e) => {
-                        report
-                            .problems
-                            .push(format!("peer_dmd.py at {case}: {e:#}"));
-                        break;
+        for (model, what, batch, full, quick) in [
+            ("mlp", "toy MLP", 512, 200, 20),
+            ("unet-cpu", "CPU UNet", 32, 10, 2),
+        ] {
+            let case = format!("dmd {model} t={t}");
+            // Both take the number of timed iterations and the model (after their warm-up
+            // iterations) and read the thread count from OMP_NUM_THREADS.
+            let iters = if o.quick { quick } else { full };
+            let args = [iters.to_string(), model.to_string()];
+            let (mut ours, mut peers) = (Vec::new(), Vec::new());
+            for round in 0..rounds(o, 3) {
+                println!("[bench] dmd {case}: round {} ours ...", round + 1);
+                ours.push(show_rate(run_json(
+                    with_threads(&mut Command::new(&bin), t).args(&args),
+                    "bench_dmd",
+                )?));
+                if torch {
+                    println!("[bench] dmd {case}: round {} peer ...", round + 1);
+                    match run_json(
+                        with_threads(&mut venv.command(&script), t).args(&args),
+                        "peer_dmd.py",
+                    ) {
+                        Ok(p) => peers.push(show_rate(p)),
+                        Err(e) => {
+                            report
+                                .problems
+                                .push(format!("peer_dmd.py at {case}: {e:#}"));
+                            break;
+                        }
                     }
                 }
             }
+            check_threads(&mut report, &case, t, &ours, &peers);
+            report.rows.push(Row {
+                case: case.clone(),
+                metric: format!("DMD iteration ({what})"),
+                unit: Unit::ItPerS,
+                ours: medians_of(&ours, &["it_per_s"]),
+                peer: format!("PyTorch {}", torch_version(&peers)),
+                theirs: medians_of(&peers, &["it_per_s"]),
+                note: format!("{iters} iters, batch {batch}, update ratio 5"),
+            });
+            report
+                .raw
+                .push(json!({"case": case, "threads": t, "ours": ours, "peers": peers}));
         }
-        check_threads(&mut report, &case, t, &ours, &peers);
-        report.rows.push(Row {
-            case: case.clone(),
-            metric: "DMD iteration (toy MLP)".into(),
-            unit: Unit::ItPerS,
-            ours: medians_of(&ours, &["it_per_s"]),
-            peer: format!("PyTorch {}", torch_version(&peers)),
-            theirs: medians_of(&peers, &["it_per_s"]),
-            note: format!("{iters} iters, batch 512, update ratio 5"),
-        });
-        report
-            .raw
-            .push(json!({"case": case, "threads": t, "ours": ours, "peers": peers}));
     }
     Ok(report)
 }
