@@ -226,8 +226,7 @@ pub fn train_teacher(
             bar.abandon();
             return Err(TrainError::non_finite(k, "teacher EDM loss"));
         }
-        st.opt.zero_grad();
-        loss.f_backward()?;
+        st.opt.backward(&loss)?;
         let grad_norm = match cfg.grad_clip {
             Some(c) => st.opt.clip_grad_norm(c),
             None => st.opt.grad_norm(),
