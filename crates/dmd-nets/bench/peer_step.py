@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch peer of `cargo run --release -p dmd-nets --example bench_step`: the same EDM teacher
+"""PyTorch peer of `cargo run --release -p dmd-train --example bench_step`: the same EDM teacher
 training step (noise draw, loss forward, backward, AdamW) on the same networks, for a Rust/Python
 throughput ratio measured with the same torch build.
 

@@ -51,8 +51,9 @@ Suites (default: all):
          (N = 1000, 2000, 4000; d = 4, 1024)
   nn     dmd-analysis bench_nn vs numpy brute force, faiss IndexFlatL2 (k = 2), bare sgemm
          (2000 queries x 60000 train x 1024 dims)
-  nets   dmd-nets bench_step (one EDM training step) vs PyTorch peer_step.py, models mlp and
-         unet-cpu, plus the GFLOP/s of a 2048^3 torch matmul for context
+  nets   dmd-train bench_step (one EDM training step: dmd-nets network, dmd-train AdamW) vs
+         PyTorch peer_step.py, models mlp and unet-cpu, plus the GFLOP/s of a 2048^3 torch
+         matmul for context
   dmd    dmd-train bench_dmd vs PyTorch peer_dmd.py
 
 Options:

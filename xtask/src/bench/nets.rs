@@ -1,5 +1,5 @@
-//! The `nets` suite: one EDM training step of dmd-nets (tch) against PyTorch `peer_step.py` for
-//! the mlp and unet-cpu models, a torch matmul for the machine's GFLOP/s, and a safetensors
+//! The `nets` suite: one EDM training step (a dmd-nets network, dmd-train's AdamW) against
+//! PyTorch `peer_step.py` for the mlp and unet-cpu models, a torch matmul for the machine's GFLOP/s, and a safetensors
 //! interop check; also the helpers the `dmd` suite shares (rates, torch version, thread checks).
 
 use anyhow::{Result, bail};
@@ -30,7 +30,7 @@ print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads()
 
 pub(super) fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
     setup::ensure(None)?;
-    let bin = build_example("dmd-nets", "bench_step")?;
+    let bin = build_example("dmd-train", "bench_step")?;
     let script = crate_dir("dmd-nets").join("bench").join("peer_step.py");
     let torch = venv.has(TORCH_PACKAGE);
     let mut report = Report::new(Suite::Nets, &o.threads);

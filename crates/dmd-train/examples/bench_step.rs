@@ -1,7 +1,9 @@
 //! Throughput of one EDM teacher training step (noise draw, loss forward, backward, AdamW), the
-//! same step as `bench/peer_step.py` does in PyTorch.
+//! same step as dmd-nets' `bench/peer_step.py` does in PyTorch, with the optimiser the pipeline
+//! trains with: dmd-train's AdamW, whose `backward` computes fresh gradients (no zeroing and no
+//! accumulation pass) and whose update uses one temporary.
 //!
-//! `cargo run --release -p dmd-nets --example bench_step -- --model mlp|unet-cpu --iters N
+//! `cargo run --release -p dmd-train --example bench_step -- --model mlp|unet-cpu --iters N
 //!  [--warmup W] [--loss fused|reference] [--threads T]`
 //!
 //! Models: `mlp` = the toy MLP on R^4 (5x384, batch 512); `unet-cpu` = the CPU-profile UNet
@@ -10,9 +12,9 @@
 
 use dmd_nets::loss::{edm_loss, edm_loss_reference, sample_training_sigmas};
 use dmd_nets::{Denoiser, MlpConfig, NetConfig, UnetConfig};
+use dmd_train::optim::{AdamW, AdamWConfig};
 use std::time::Instant;
-use tch::nn::OptimizerConfig;
-use tch::{Device, Kind, Tensor, nn};
+use tch::{Device, Kind, Tensor};
 
 struct Args {
     model: String,
@@ -84,9 +86,8 @@ fn main() {
         _ => (NetConfig::Unet(UnetConfig::cpu_small()), 32),
     };
     let den = Denoiser::new(&cfg, device).expect("the bench configs are valid");
-    let mut opt = nn::AdamW::default()
-        .build(&den.vs, 1e-4)
-        .expect("AdamW builds");
+    // torch.optim.AdamW's defaults, as the peer uses: betas (0.9, 0.999), eps 1e-8, wd 0.01.
+    let mut opt = AdamW::for_var_store(&den.vs, AdamWConfig::default());
     let mut shape = vec![batch];
     shape.extend(cfg.data_shape());
     let y = Tensor::randn(shape.as_slice(), (Kind::Float, device)) * 0.5;
@@ -100,9 +101,8 @@ fn main() {
         } else {
             edm_loss_reference(&den, &y, &sigma, &noise, None, true)
         };
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
+        opt.backward(&loss).expect("backward");
+        opt.step(1e-4);
         loss
     };
     for _ in 0..args.warmup {
