@@ -536,7 +536,8 @@ impl<'a> DmdEngine<'a> {
                 rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
                 total += l * cfg.dp_dmd.lambda_div;
             }
-            self.opt_g.backward(&total)?;
+            self.opt_g.zero_grad();
+            total.f_backward()?;
             let norm = self.opt_g.clip_grad_norm(cfg.grad_clip);
             rec.generator_grad_norm = Some(finite(norm, k, "generator gradient norm")?);
             self.opt_g.step(lr_g);
@@ -568,14 +569,11 @@ impl<'a> DmdEngine<'a> {
             fake_total += l * cfg.gan.d_weight;
         }
         rec.fake_loss = finite(fake_total.double_value(&[]), k, "fake-score loss")?;
+        self.opt_f.zero_grad();
         if let Some(gs) = &mut self.gan {
-            // One loss feeds two optimisers: accumulate into `.grad` for both.
-            self.opt_f.zero_grad();
             gs.opt.zero_grad();
-            fake_total.f_backward()?;
-        } else {
-            self.opt_f.backward(&fake_total)?;
         }
+        fake_total.f_backward()?;
         let norm = self.opt_f.clip_grad_norm(cfg.grad_clip);
         rec.fake_grad_norm = finite(norm, k, "fake-score gradient norm")?;
         self.opt_f.step(lr_f);

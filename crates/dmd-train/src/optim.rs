@@ -75,8 +75,6 @@ struct Slot {
     param: Tensor,
     m: Tensor,
     v: Tensor,
-    /// Gradient from [`AdamW::backward`] (fresh, not accumulated into `param.grad()`).
-    grad: Option<Tensor>,
 }
 
 /// AdamW over a fixed, name-sorted set of parameters.
@@ -106,13 +104,7 @@ impl AdamW {
             .map(|(name, param)| {
                 let m = param.zeros_like().detach();
                 let v = param.zeros_like().detach();
-                Slot {
-                    name,
-                    param,
-                    m,
-                    v,
-                    grad: None,
-                }
+                Slot { name, param, m, v }
             })
             .collect();
         AdamW {
@@ -132,35 +124,10 @@ impl AdamW {
         self.slots.iter().map(|s| (s.name.as_str(), &s.param))
     }
 
-    /// Clears the gradients of every parameter (both `param.grad()` and those of
-    /// [`AdamW::backward`]).
+    /// Clears the gradients of every parameter.
     pub fn zero_grad(&mut self) {
         for s in &mut self.slots {
             s.param.zero_grad();
-            s.grad = None;
-        }
-    }
-
-    /// Computes `d loss / d param` for every parameter with autograd into fresh tensors that
-    /// [`AdamW::clip_grad_norm`] and [`AdamW::step`] then use. Nothing is accumulated into
-    /// `param.grad()`, so there is no zeroing pass before and no accumulation pass during the
-    /// backward (`zero_grad` + `backward` touch every gradient twice more), and parameters of
-    /// other networks the loss reaches get no gradient at all. The values are those of
-    /// `zero_grad` + `backward` (0 + g = g).
-    pub fn backward(&mut self, loss: &Tensor) -> Result<(), tch::TchError> {
-        let params: Vec<&Tensor> = self.slots.iter().map(|s| &s.param).collect();
-        let grads = Tensor::f_run_backward(&[loss], &params, false, false)?;
-        for (s, g) in self.slots.iter_mut().zip(grads) {
-            s.grad = g.defined().then_some(g);
-        }
-        Ok(())
-    }
-
-    /// The gradient of a slot: from [`AdamW::backward`] if it ran, else `param.grad()`.
-    fn grad_of(s: &Slot) -> Tensor {
-        match &s.grad {
-            Some(g) => g.shallow_clone(),
-            None => s.param.grad(),
         }
     }
 
@@ -172,7 +139,7 @@ impl AdamW {
                 .slots
                 .iter()
                 .filter_map(|s| {
-                    let g = Self::grad_of(s);
+                    let g = s.param.grad();
                     g.defined().then(|| g.to_kind(Kind::Float).norm())
                 })
                 .collect();
@@ -197,7 +164,7 @@ impl AdamW {
         if coef < 1.0 {
             tch::no_grad(|| {
                 for s in &self.slots {
-                    let mut g = Self::grad_of(s);
+                    let mut g = s.param.grad();
                     if g.defined() {
                         let _ = g.g_mul_scalar_(coef);
                     }
@@ -229,8 +196,7 @@ impl AdamW {
         let d_scale = -1.0 / (step_size * bias2_sqrt);
         tch::no_grad(|| {
             for s in &mut self.slots {
-                let mut g = Self::grad_of(s);
-                s.grad = None;
+                let mut g = s.param.grad();
                 if !g.defined() {
                     continue;
                 }
@@ -328,46 +294,6 @@ mod tests {
             assert!((got[i] - x[i]).abs() < 1e-12, "{got:?} vs {x:?}");
         }
         assert_eq!(opt.step_count(), 2);
-    }
-
-    /// `backward` gives the same update as `zero_grad` + `backward`, and leaves `.grad` alone.
-    #[test]
-    fn fresh_gradients_match_accumulated_ones() {
-        let run = |fresh: bool| {
-            let p = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 3.0]).set_requires_grad(true);
-            let other = Tensor::from_slice(&[0.3f32]).set_requires_grad(true);
-            let mut opt = AdamW::new(
-                vec![("p".into(), p.shallow_clone())],
-                AdamWConfig::default(),
-            );
-            for k in 0..3 {
-                let loss = ((&p * &p).sum(Kind::Float) * (&other + k as f64)).sum(Kind::Float);
-                if fresh {
-                    opt.backward(&loss).unwrap();
-                } else {
-                    opt.zero_grad();
-                    loss.backward();
-                }
-                opt.clip_grad_norm(1.0);
-                opt.step(0.1);
-            }
-            (
-                Vec::<f32>::try_from(&p).unwrap(),
-                p.grad().defined(),
-                other.grad().defined(),
-            )
-        };
-        let (a, a_grad, a_other) = run(false);
-        let (b, b_grad, b_other) = run(true);
-        assert_eq!(a, b, "bit-identical parameters");
-        assert!(
-            a_grad && a_other,
-            "backward() fills .grad of everything it reaches"
-        );
-        assert!(
-            !b_grad && !b_other,
-            "AdamW::backward leaves .grad undefined"
-        );
     }
 
     #[test]

@@ -226,7 +226,8 @@ pub fn train_teacher(
             bar.abandon();
             return Err(TrainError::non_finite(k, "teacher EDM loss"));
         }
-        st.opt.backward(&loss)?;
+        st.opt.zero_grad();
+        loss.f_backward()?;
         let grad_norm = match cfg.grad_clip {
             Some(c) => st.opt.clip_grad_norm(c),
             None => st.opt.grad_norm(),
