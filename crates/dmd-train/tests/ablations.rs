@@ -111,33 +111,41 @@ fn regression_term_pulls_toward_the_teacher_ode() {
 #[test]
 fn dp_dmd_two_step_student_logs_the_diversity_loss() {
     let t = teacher();
-    let dp_dmd = DpDmdConfig {
-        enabled: true,
-        teacher_steps: 8,
-        ..DpDmdConfig::default()
-    };
-    let cfg = DistillConfig {
+    let cfg = |lambda_div: f64| DistillConfig {
         student_steps: 2,
-        dp_dmd,
+        dp_dmd: DpDmdConfig {
+            enabled: true,
+            teacher_steps: 8,
+            lambda_div,
+            ..DpDmdConfig::default()
+        },
         update_ratio: 1,
         ..base()
     };
-    let mut e = DmdEngine::new(&cfg, &t, None).unwrap();
+    let mut e = DmdEngine::new(&cfg(5.0), &t, None).unwrap();
     assert_eq!(e.student_sigmas().len(), 2);
     assert_eq!(e.student_sigmas()[0], 80.0);
-    let recs: Vec<_> = (0..20).map(|_| e.iteration().unwrap()).collect();
+    let on: Vec<_> = (0..20).map(|_| e.iteration().unwrap()).collect();
     assert!(
-        recs.iter()
+        on.iter()
             .all(|r| r.diversity_loss.is_some_and(f64::is_finite) && r.dm_loss.is_some())
-    );
-    let avg = |r: &[dmd_train::DistillRecord]| {
-        r.iter().map(|r| r.diversity_loss.unwrap()).sum::<f64>() / r.len() as f64
-    };
-    let (first, last) = (avg(&recs[..4]), avg(&recs[16..]));
-    assert!(
-        last < first,
-        "diversity loss did not fall: {first} -> {last}"
     );
     let z = Tensor::randn([5, 3], (Kind::Float, Device::Cpu));
     assert_eq!(e.generate(&z, None).size(), vec![5, 3]);
+    // The same run with the diversity term weighted 0 logs it but does not pull on it: the
+    // term (weighted up here so that 20 steps show it clearly) is what makes it fall.
+    let off = run(&cfg(0.0), &t, None, 20);
+    let avg = |r: &[dmd_train::DistillRecord]| {
+        r.iter().map(|r| r.diversity_loss.unwrap()).sum::<f64>() / r.len() as f64
+    };
+    let (first, last) = (avg(&on[..4]), avg(&on[16..]));
+    assert!(
+        last < 0.95 * first,
+        "diversity loss did not fall: {first} -> {last}"
+    );
+    assert!(
+        last < 0.95 * avg(&off[16..]),
+        "the diversity term made no difference: on {last}, off {}",
+        avg(&off[16..])
+    );
 }
