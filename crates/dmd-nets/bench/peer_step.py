@@ -201,10 +201,17 @@ def main():
         last = step().item()
     secs = time.perf_counter() - t0
     params = sum(q.numel() for q in net.parameters())
+    # FLOPs of one step (forward + backward matmuls, convolutions, attention), counted by
+    # PyTorch's FlopCounterMode on one extra, untimed step.
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    flops = counter.get_total_flops()
     print(json.dumps({
         "impl": "python-torch", "torch": torch.__version__, "model": a.model, "loss": a.loss,
         "params": params, "batch": batch, "iters": iters, "threads": torch.get_num_threads(),
         "seconds": round(secs, 4), "it_per_s": round(iters / secs, 3), "last_loss": round(last, 5),
+        "flops_per_step": flops,
     }))
 
 

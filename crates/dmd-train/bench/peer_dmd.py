@@ -130,10 +130,17 @@ def main():
     for k in range(warmup, warmup + iters):
         step(k)
     secs = time.perf_counter() - t0
+    # FLOPs per iteration, averaged over one update cycle (one generator iteration and four
+    # fake-score-only ones), counted by PyTorch's FlopCounterMode on 5 extra, untimed iterations.
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        for k in range(0, 5):
+            step(k)
+    flops = counter.get_total_flops() / 5
     print(json.dumps({
         "bench": "dmd_iteration", "impl": "python-pytorch", "torch": torch.__version__,
         "model": model, "params": sum(q.numel() for q in teacher.parameters()), "batch": B,
-        "update_ratio": 5,
+        "update_ratio": 5, "flops_per_step": flops,
         "iterations": iters, "seconds": secs, "it_per_s": iters / secs,
         "threads": torch.get_num_threads(),
     }))

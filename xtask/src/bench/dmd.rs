@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use serde_json::json;
 use std::process::Command;
 
-use super::nets::{check_threads, show_rate, torch_version};
+use super::nets::{PEAK_NOTE, check_threads, matmul_peak, peak_fraction, show_rate, torch_version};
 use super::report::{Report, Row, Unit};
 use super::venv::{TORCH_PACKAGE, Venv};
 use super::{Opts, Suite, build_example, crate_dir, medians_of, rounds, run_json, with_threads};
@@ -33,6 +33,10 @@ pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
     let torch = venv.has(TORCH_PACKAGE);
     let mut report = Report::new(Suite::Dmd, &o.threads);
     for &t in &o.threads {
+        let peak = matmul_peak(venv, t, &mut report);
+        if peak.is_some() && !report.notes.iter().any(|n| n == PEAK_NOTE) {
+            report.notes.push(PEAK_NOTE.into());
+        }
         for (model, what, batch, full, quick) in [
             ("mlp", "toy MLP", 512, 200, 20),
             ("unet-cpu", "CPU UNet", 32, 10, 2),
@@ -73,7 +77,15 @@ pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
                 ours: medians_of(&ours, &["it_per_s"]),
                 peer: format!("PyTorch {}", torch_version(&peers)),
                 theirs: medians_of(&peers, &["it_per_s"]),
-                note: format!("{iters} iters, batch {batch}, update ratio 5"),
+                note: format!(
+                    "{iters} iters, batch {batch}, update ratio 5{}",
+                    peak_fraction(
+                        &peers,
+                        medians_of(&ours, &["it_per_s"]),
+                        medians_of(&peers, &["it_per_s"]),
+                        peak
+                    )
+                ),
             });
             report
                 .raw

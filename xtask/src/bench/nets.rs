@@ -40,6 +40,10 @@ pub(super) fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
         ));
     }
     for &t in &o.threads {
+        let peak = matmul_peak(venv, t, &mut report);
+        if peak.is_some() && !report.notes.iter().any(|n| n == PEAK_NOTE) {
+            report.notes.push(PEAK_NOTE.into());
+        }
         for model in ["mlp", "unet-cpu"] {
             let (iters, warmup) = match (model, o.quick) {
                 ("mlp", false) => (200, 20),
@@ -93,53 +97,99 @@ pub(super) fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
                 ));
             }
             check_threads(&mut report, &case, t, &ours, &peers);
+            let (ours_rate, peer_rate) = (
+                medians_of(&ours, &["it_per_s"]),
+                medians_of(&peers, &["it_per_s"]),
+            );
             report.rows.push(Row {
                 case: case.clone(),
                 metric: format!("train step ({} loss)", o.loss),
                 unit: Unit::ItPerS,
-                ours: medians_of(&ours, &["it_per_s"]),
+                ours: ours_rate,
                 peer: format!("PyTorch {}", torch_version(&peers)),
-                theirs: medians_of(&peers, &["it_per_s"]),
+                theirs: peer_rate,
                 note: format!(
-                    "{} iters, params {}",
+                    "{} iters, params {}{}",
                     iters,
                     ours.first()
                         .and_then(|v| num(v, &["params"]))
-                        .map_or("?".into(), |p| format!("{p:.0}"))
+                        .map_or("?".into(), |p| format!("{p:.0}")),
+                    peak_fraction(&peers, ours_rate, peer_rate, peak)
                 ),
             });
             report
                 .raw
                 .push(json!({"case": case, "threads": t, "ours": ours, "peers": peers}));
         }
-        if torch {
-            println!("[bench] nets: torch matmul GFLOP/s at {t} thread(s) ...");
-            match run_json(
-                with_threads(&mut Command::new(&venv.python), t)
-                    .args(["-c", TORCH_MATMUL])
-                    .arg(t.to_string()),
-                "torch matmul",
-            ) {
-                Ok(v) => {
-                    report.rows.push(Row {
-                        case: format!("matmul 2048^3 t={t}"),
-                        metric: "torch sgemm (context)".into(),
-                        unit: Unit::Gflops,
-                        ours: None,
-                        peer: "torch.matmul".into(),
-                        theirs: num(&v, &["gflops"]),
-                        note: "peak-ish FLOP rate of this machine".into(),
-                    });
-                    report
-                        .raw
-                        .push(json!({"case": "torch matmul", "threads": t, "peer": v}));
-                }
-                Err(e) => report.notes.push(format!("torch matmul: {e:#}")),
-            }
-        }
     }
     safetensors_interop(venv, &mut report)?;
     Ok(report)
+}
+
+/// The GFLOP/s of a 2048^3 torch matmul at `t` threads (the machine's practical f32 peak), as
+/// a context row; `None` when torch is missing or the run fails (noted in the report).
+pub(super) fn matmul_peak(venv: &Venv, t: usize, report: &mut Report) -> Option<f64> {
+    if !venv.has(TORCH_PACKAGE) {
+        return None;
+    }
+    println!("[bench] torch matmul GFLOP/s at {t} thread(s) ...");
+    match run_json(
+        with_threads(&mut Command::new(&venv.python), t)
+            .args(["-c", TORCH_MATMUL])
+            .arg(t.to_string()),
+        "torch matmul",
+    ) {
+        Ok(v) => {
+            let gflops = num(&v, &["gflops"]);
+            report.rows.push(Row {
+                case: format!("matmul 2048^3 t={t}"),
+                metric: "torch sgemm (context)".into(),
+                unit: Unit::Gflops,
+                ours: None,
+                peer: "torch.matmul".into(),
+                theirs: gflops,
+                note: "peak-ish FLOP rate of this machine".into(),
+            });
+            report
+                .raw
+                .push(json!({"case": "torch matmul", "threads": t, "peer": v}));
+            gflops
+        }
+        Err(e) => {
+            report.notes.push(format!("torch matmul: {e:#}"));
+            None
+        }
+    }
+}
+
+/// How the "% of the sgemm peak" in the notes is computed.
+pub(super) const PEAK_NOTE: &str = "GFLOP/step = nominal FLOPs of one step (forward + backward) counted by torch.utils.flop_counter.FlopCounterMode in the peer, the same model on both sides; % of peak = GFLOP/step x it/s / the 2048^3 torch sgemm GFLOP/s of this run. Convolutions (oneDNN) can run faster than that sgemm, so UNet fractions can exceed 100%.";
+
+/// `", 1.84 GFLOP/step: ours 83% / peer 82% of the sgemm peak"` from the peer's FlopCounterMode
+/// count (same model on both sides), both rates and the measured peak; empty when unknown.
+pub(super) fn peak_fraction(
+    peers: &[Value],
+    ours_rate: Option<f64>,
+    peer_rate: Option<f64>,
+    peak_gflops: Option<f64>,
+) -> String {
+    let flops = peers.first().and_then(|v| num(v, &["flops_per_step"]));
+    match (flops, peak_gflops) {
+        (Some(f), Some(peak)) if f > 0.0 && peak > 0.0 => {
+            let pct = |r: Option<f64>| {
+                r.map_or("?".into(), |r| {
+                    format!("{:.0}%", 100.0 * f * r / (peak * 1e9))
+                })
+            };
+            format!(
+                ", {:.2} GFLOP/step: ours {} / peer {} of the sgemm peak",
+                f / 1e9,
+                pct(ours_rate),
+                pct(peer_rate)
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// Writes a dmd-nets checkpoint (and a per-tensor .npy dump) with the `write_checkpoint`
