@@ -5,7 +5,7 @@
 use image::RgbImage;
 use plotters::prelude::*;
 
-use crate::canvas::{padded_range, render, text, tick};
+use crate::canvas::{draw_legend, padded_range, render, tick, xy_chart_with_x_ticks};
 use crate::colour::categorical;
 use crate::error::{FigureError, Result, draw_err};
 use crate::scatter::Axes;
@@ -66,13 +66,6 @@ pub fn band_plot(series: &[BandSeries], axes: &Axes, opts: &BandOptions) -> Resu
         .chain(opts.reference.iter().map(|r| r.0));
     let (y0, y1) = padded_range(ys, 0.08).ok_or(FigureError::Empty { what: WHAT })?;
     render(WHAT, (960, 640), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(&axes.title, text(22))
-            .margin(14)
-            .x_label_area_size(52)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err(WHAT))?;
         let x_fmt = |v: &f64| {
             if opts.log_x {
                 tick(&2f64.powf(*v))
@@ -80,21 +73,20 @@ pub fn band_plot(series: &[BandSeries], axes: &Axes, opts: &BandOptions) -> Resu
                 tick(v)
             }
         };
-        chart
-            .configure_mesh()
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&tick)
-            .x_desc(if opts.log_x {
-                format!("{} (log scale)", axes.x_label)
-            } else {
-                axes.x_label.clone()
-            })
-            .y_desc(axes.y_label.as_str())
-            .label_style(text(14))
-            .axis_desc_style(text(15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(draw_err(WHAT))?;
+        let x_desc = if opts.log_x {
+            format!("{} (log scale)", axes.x_label)
+        } else {
+            axes.x_label.clone()
+        };
+        let mut chart = xy_chart_with_x_ticks(
+            root,
+            WHAT,
+            (&axes.title, &x_desc, &axes.y_label),
+            (x0, x1),
+            (y0, y1),
+            80,
+            &x_fmt,
+        )?;
         if let Some((y, label)) = &opts.reference {
             let grey = RGBColor(120, 120, 120);
             chart
@@ -147,14 +139,7 @@ pub fn band_plot(series: &[BandSeries], axes: &Axes, opts: &BandOptions) -> Resu
                 .label("hollow: not converged (does not count)")
                 .legend(|(x, y)| Circle::new((x + 11, y), 6, BLACK.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(text(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err(WHAT))
+        draw_legend(&mut chart, WHAT, SeriesLabelPosition::UpperRight)
     })
 }
 

@@ -47,10 +47,23 @@ pub(crate) type XyChart<'a, 'b> =
 pub(crate) fn xy_chart<'a, 'b>(
     area: &'a Area<'b>,
     what: &'static str,
+    labels: (&str, &str, &str),
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    y_area: u32,
+) -> Result<XyChart<'a, 'b>> {
+    xy_chart_with_x_ticks(area, what, labels, x_range, y_range, y_area, &tick)
+}
+
+/// [`xy_chart`] with its own formatter for the x tick labels (e.g. `2^v` on a log2 axis).
+pub(crate) fn xy_chart_with_x_ticks<'a, 'b>(
+    area: &'a Area<'b>,
+    what: &'static str,
     (title, x_desc, y_desc): (&str, &str, &str),
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
     y_area: u32,
+    x_tick: &dyn Fn(&f64) -> String,
 ) -> Result<XyChart<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
         .caption(title, text(22))
@@ -61,7 +74,7 @@ pub(crate) fn xy_chart<'a, 'b>(
         .map_err(draw_err(what))?;
     chart
         .configure_mesh()
-        .x_label_formatter(&tick)
+        .x_label_formatter(x_tick)
         .y_label_formatter(&tick)
         .x_desc(x_desc)
         .y_desc(y_desc)

@@ -5,10 +5,12 @@ use anyhow::{Result, bail};
 use serde_json::json;
 use std::process::Command;
 
-use super::nets::{PEAK_NOTE, check_threads, matmul_peak, peak_fraction, show_rate, torch_version};
+use super::nets::{PEAK_NOTE, check_threads, matmul_peak, peak_fraction, torch_version};
 use super::report::{Report, Row, Unit};
 use super::venv::{TORCH_PACKAGE, Venv};
-use super::{Opts, Suite, build_example, crate_dir, medians_of, rounds, run_json, with_threads};
+use super::{
+    Opts, Suite, alternate_rounds, build_example, crate_dir, medians_of, rounds, with_threads,
+};
 use crate::setup;
 
 pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
@@ -46,29 +48,27 @@ pub(super) fn bench_dmd(o: &Opts, venv: &Venv) -> Result<Report> {
             // iterations) and read the thread count from OMP_NUM_THREADS.
             let iters = if o.quick { quick } else { full };
             let args = [iters.to_string(), model.to_string()];
-            let (mut ours, mut peers) = (Vec::new(), Vec::new());
-            for round in 0..rounds(o, 3) {
-                println!("[bench] dmd {case}: round {} ours ...", round + 1);
-                ours.push(show_rate(run_json(
-                    with_threads(&mut Command::new(&bin), t).args(&args),
+            let (ours, peers) = alternate_rounds(
+                ("dmd", &case),
+                rounds(o, 3),
+                (
+                    &mut || {
+                        let mut c = Command::new(&bin);
+                        with_threads(&mut c, t).args(&args);
+                        c
+                    },
                     "bench_dmd",
-                )?));
-                if torch {
-                    println!("[bench] dmd {case}: round {} peer ...", round + 1);
-                    match run_json(
-                        with_threads(&mut venv.command(&script), t).args(&args),
-                        "peer_dmd.py",
-                    ) {
-                        Ok(p) => peers.push(show_rate(p)),
-                        Err(e) => {
-                            report
-                                .problems
-                                .push(format!("peer_dmd.py at {case}: {e:#}"));
-                            break;
-                        }
-                    }
-                }
-            }
+                ),
+                torch.then_some((
+                    &mut || {
+                        let mut c = venv.command(&script);
+                        with_threads(&mut c, t).args(&args);
+                        c
+                    },
+                    "peer_dmd.py",
+                )),
+                &mut report,
+            )?;
             check_threads(&mut report, &case, t, &ours, &peers);
             report.rows.push(Row {
                 case: case.clone(),

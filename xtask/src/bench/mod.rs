@@ -325,6 +325,35 @@ fn build_example(krate: &str, name: &str) -> Result<PathBuf> {
 
 /// Runs `cmd` (stderr streamed to the terminal), and parses its stdout as JSON: the whole of it,
 /// or else its last line that parses.
+/// Runs our command and the peer's `n` times each, alternating (so both see the same machine
+/// state), printing the rates; returns their JSON outputs. A failing peer is recorded in
+/// `report.problems` and stops the peer's runs; a failing `ours` is an error.
+fn alternate_rounds(
+    (suite, case): (&str, &str),
+    n: usize,
+    (ours, ours_what): (&mut dyn FnMut() -> Command, &str),
+    peer: Option<(&mut dyn FnMut() -> Command, &str)>,
+    report: &mut report::Report,
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    let mut peer = peer;
+    for round in 1..=n {
+        println!("[bench] {suite} {case}: round {round} ours ...");
+        mine.push(nets::show_rate(run_json(&mut ours(), ours_what)?));
+        if let Some((cmd, what)) = peer.as_mut() {
+            println!("[bench] {suite} {case}: round {round} peer ...");
+            match run_json(&mut cmd(), what) {
+                Ok(p) => theirs.push(nets::show_rate(p)),
+                Err(e) => {
+                    report.problems.push(format!("{what} at {case}: {e:#}"));
+                    peer = None;
+                }
+            }
+        }
+    }
+    Ok((mine, theirs))
+}
+
 fn run_json(cmd: &mut Command, what: &str) -> Result<Value> {
     let out = cmd
         .stdin(Stdio::null())

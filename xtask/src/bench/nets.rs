@@ -9,8 +9,8 @@ use std::process::Command;
 use super::report::{Report, Row, Unit};
 use super::venv::{TORCH_PACKAGE, Venv};
 use super::{
-    Opts, Suite, build_example, crate_dir, medians_of, num, rounds, run_json, target_dir,
-    with_threads,
+    Opts, Suite, alternate_rounds, build_example, crate_dir, medians_of, num, rounds, run_json,
+    target_dir, with_threads,
 };
 use crate::setup;
 
@@ -64,29 +64,27 @@ pub(super) fn bench_nets(o: &Opts, venv: &Venv) -> Result<Report> {
                 "--threads".into(),
                 t.to_string(),
             ];
-            let (mut ours, mut peers) = (Vec::new(), Vec::new());
-            for round in 0..rounds(o, 3) {
-                println!("[bench] nets {case}: round {} ours ...", round + 1);
-                ours.push(show_rate(run_json(
-                    with_threads(&mut Command::new(&bin), t).args(&common),
+            let (ours, peers) = alternate_rounds(
+                ("nets", &case),
+                rounds(o, 3),
+                (
+                    &mut || {
+                        let mut c = Command::new(&bin);
+                        with_threads(&mut c, t).args(&common);
+                        c
+                    },
                     "bench_step",
-                )?));
-                if torch {
-                    println!("[bench] nets {case}: round {} peer ...", round + 1);
-                    match run_json(
-                        with_threads(&mut venv.command(&script), t).args(&common),
-                        "peer_step.py",
-                    ) {
-                        Ok(p) => peers.push(show_rate(p)),
-                        Err(e) => {
-                            report
-                                .problems
-                                .push(format!("peer_step.py at {case}: {e:#}"));
-                            break;
-                        }
-                    }
-                }
-            }
+                ),
+                torch.then_some((
+                    &mut || {
+                        let mut c = venv.command(&script);
+                        with_threads(&mut c, t).args(&common);
+                        c
+                    },
+                    "peer_step.py",
+                )),
+                &mut report,
+            )?;
             if let (Some(a), Some(b)) = (
                 ours.first().and_then(|v| num(v, &["params"])),
                 peers.first().and_then(|v| num(v, &["params"])),

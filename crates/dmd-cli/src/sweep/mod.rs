@@ -325,10 +325,9 @@ pub fn run(a: SweepArgs) -> Result<()> {
         })?;
         configs.push(cfg);
     }
+    let hashes: Vec<String> = configs.iter().map(store::config_hash).collect();
     let todo: Vec<usize> = (0..points.len())
-        .filter(|&i| {
-            !a.gather_only && !point_done(&out, &points[i], &store::config_hash(&configs[i]))
-        })
+        .filter(|&i| !a.gather_only && !point_done(&out, &points[i], &hashes[i]))
         .collect();
     println!(
         "[sweep] {}: {} point(s), {} to run (profile {profile}); results in {}",
@@ -373,7 +372,7 @@ pub fn run(a: SweepArgs) -> Result<()> {
             jobs::JobStatus::Done => store::write_json_atomic(
                 &out.join("points").join(&points[i].id).join("POINT.json"),
                 &PointDone {
-                    config_hash: store::config_hash(&configs[i]),
+                    config_hash: hashes[i].clone(),
                     sets: points[i].sets.clone(),
                     wall_s: o.wall_s,
                 },

@@ -121,8 +121,9 @@ pub fn gather(
     let cells = summarise(sweep, &rows);
     let fig_dir = out.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
-    let figures = draw(sweep, &cells, &fig_dir)?;
-    let transitions = transitions(sweep, &cells);
+    let lay = layout(sweep, &cells);
+    let figures = draw(sweep, &cells, &lay, &fig_dir)?;
+    let transitions = transitions(&cells, &lay);
     write_csv(sweep, &rows, &cells, out)?;
     crate::store::write_json_atomic(
         &out.join("sweep.json"),
@@ -347,11 +348,15 @@ fn layout(sweep: &SweepConfig, cells: &[Cell]) -> Layout {
 }
 
 /// The figures: `(file name, caption)` for each one written.
-fn draw(sweep: &SweepConfig, cells: &[Cell], dir: &Path) -> Result<Vec<(String, String)>> {
+fn draw(
+    sweep: &SweepConfig,
+    cells: &[Cell],
+    lay: &Layout,
+    dir: &Path,
+) -> Result<Vec<(String, String)>> {
     if cells.is_empty() {
         return Ok(Vec::new());
     }
-    let lay = layout(sweep, cells);
     type Pick = fn(&Cell) -> Option<ReplicateSummary>;
     type Measure = (
         &'static str,
@@ -437,11 +442,7 @@ fn draw(sweep: &SweepConfig, cells: &[Cell], dir: &Path) -> Result<Vec<(String, 
 }
 
 /// Where the mean `Delta_E(Phi_K, G)` of counted cells crosses 1 along the x axis, per series.
-fn transitions(sweep: &SweepConfig, cells: &[Cell]) -> Vec<String> {
-    if cells.is_empty() {
-        return Vec::new();
-    }
-    let lay = layout(sweep, cells);
+fn transitions(cells: &[Cell], lay: &Layout) -> Vec<String> {
     let mut by_series: BTreeMap<&str, Vec<(f64, &Cell)>> = BTreeMap::new();
     for (i, c) in cells.iter().enumerate() {
         if c.n_counted > 0 && c.delta_e.is_some() {
