@@ -46,6 +46,14 @@ fn nn_rejects_bad_input() {
     let mut bad = gaussian(5, 4, 1);
     bad[[2, 2]] = f32::NAN;
     assert!(nearest_neighbours(q.view(), bad.view(), &NnConfig::default()).is_err());
+    let mut inf = gaussian(5, 4, 1);
+    inf[[4, 0]] = f32::INFINITY;
+    assert!(nearest_neighbours(q.view(), inf.view(), &NnConfig::default()).is_err());
+    let mut bad_q = gaussian(3, 4, 0);
+    bad_q[[0, 3]] = f32::NEG_INFINITY;
+    assert!(
+        nearest_neighbours(bad_q.view(), gaussian(5, 4, 1).view(), &NnConfig::default()).is_err()
+    );
 }
 
 #[test]
