@@ -17,6 +17,7 @@
 //! | PCA (faer symmetric eigendecomposition) and triplet projection | [`pca`] | Figs. 1, 10 |
 //! | heatmap cost matrix + optimal assignment | [`heatmap`] | Figs. 3, 7 |
 //! | sliced W2 (with noise floor), Frechet distance | [`distribution_fit`] | beside every `Delta_E` |
+//! | sample diversity (1 - mean pairwise cosine), RMS pairwise distance | [`diversity`] | DP-DMD Eq. 9 |
 //! | everything of one run as `metrics.json` | [`metrics`] | |
 //!
 //! ```
@@ -35,6 +36,7 @@ pub mod bootstrap;
 pub mod correlation;
 pub mod displacement;
 pub mod distribution_fit;
+pub mod diversity;
 pub mod error;
 pub mod heatmap;
 pub mod linalg;
@@ -54,6 +56,7 @@ pub use distribution_fit::{
     FrechetReport, GaussianFit, SlicedW2Report, frechet_distance, frechet_distance_from_moments,
     frechet_distance_pca, sliced_wasserstein2,
 };
+pub use diversity::{Diversity, DiversityReport, diversity};
 pub use error::{AnalysisError, Result};
 pub use heatmap::DistanceHeatmap;
 pub use memorisation::{

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation::CorrelationReport;
 use crate::distribution_fit::{FrechetReport, SlicedW2Report};
+use crate::diversity::DiversityReport;
 use crate::error::{AnalysisError, Result};
 use crate::memorisation::MemorisationSummary;
 use crate::pairing::PairingReport;
@@ -49,6 +50,10 @@ pub struct RunMetrics {
     pub displacement: Option<DisplacementSummary>,
     /// PCA of the teacher samples.
     pub pca: Option<PcaSummary>,
+    /// Sample diversity of student and teacher (DP-DMD Eq. 9); absent in files written before
+    /// it was measured.
+    #[serde(default)]
+    pub diversity: Option<DiversityReport>,
 }
 
 impl RunMetrics {

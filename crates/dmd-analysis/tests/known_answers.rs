@@ -271,6 +271,15 @@ fn metrics_round_trip() {
     assert_eq!(RunMetrics::read(&path).unwrap(), m);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"memorisation\": null"));
+    // Files written before diversity was measured have no `diversity` key and still load.
+    let old: String = text
+        .lines()
+        .filter(|l| !l.contains("\"diversity\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\"pca\": {", "\"pca\": {")
+        .replace("]\n  },\n}", "]\n  }\n}");
+    assert_eq!(RunMetrics::from_json(&old).unwrap(), m, "{old}");
 }
 
 #[test]

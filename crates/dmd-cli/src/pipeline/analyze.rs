@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, bail};
 use dmd_analysis::{
     BootstrapConfig, CorrelationReport, DeltaEEstimate, DisplacementPairs, DisplacementSummary,
-    FrechetReport, MemorisationSummary, NnConfig, PairingReport, PairingSets, Pca, PcaSummary,
-    RunMetrics, SlicedW2Report, nearest_neighbours,
+    DiversityReport, FrechetReport, MemorisationSummary, NnConfig, PairingReport, PairingSets, Pca,
+    PcaSummary, RunMetrics, SlicedW2Report, nearest_neighbours,
 };
 use dmd_data::SupportReport;
 use dmd_train::TrainData;
@@ -306,6 +306,12 @@ pub fn analyze(
             pca: Some(PcaSummary {
                 explained_variance_ratio: pca.explained_variance_ratio(),
             }),
+            diversity: Some(DiversityReport::new(
+                "pixels",
+                phi_k.view(),
+                g.view(),
+                Some(phi_1.view()),
+            )?),
         },
         fit,
         support,

@@ -57,6 +57,11 @@ pub struct Row {
     pub teacher_support_ratio: Option<f64>,
     /// The same with the off-plane part ignored (projection onto the data plane on the support).
     pub teacher_projected_support_ratio: Option<f64>,
+    /// Student diversity `1 - mean pairwise cosine` (DP-DMD Eq. 9, pixel features centred on
+    /// the teacher mean).
+    pub diversity: Option<f64>,
+    /// The teacher's `Phi_K` diversity on the same features.
+    pub diversity_teacher: Option<f64>,
     /// Whether the point counts (see the module docs).
     pub counts: bool,
 }
@@ -80,6 +85,10 @@ pub struct Cell {
     pub copy_score: Option<ReplicateSummary>,
     /// Copy score against the fine reference.
     pub copy_score_fine: Option<ReplicateSummary>,
+    /// Student diversity (DP-DMD Eq. 9).
+    pub diversity: Option<ReplicateSummary>,
+    /// Student diversity over its teacher's.
+    pub diversity_relative: Option<ReplicateSummary>,
     /// Mean teacher support ratio (toy data).
     pub teacher_support_ratio: Option<f64>,
 }
@@ -200,6 +209,8 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             gap_remaining: m.fit.gap_remaining,
             teacher_support_ratio,
             teacher_projected_support_ratio,
+            diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
+            diversity_teacher: m.metrics.diversity.as_ref().map(|d| d.teacher.cosine),
             counts,
         });
     }
@@ -252,6 +263,8 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 delta_e_fine: summ(&|r| r.delta_e_fine),
                 copy_score: summ(&|r| Some(r.copy_score)),
                 copy_score_fine: summ(&|r| r.copy_score_fine),
+                diversity: summ(&|r| r.diversity),
+                diversity_relative: summ(&|r| Some(r.diversity? / r.diversity_teacher?)),
                 teacher_support_ratio: (!support.is_empty())
                     .then(|| support.iter().sum::<f64>() / support.len() as f64),
             }
@@ -263,6 +276,8 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
 struct Layout {
     x_name: String,
     log_x: bool,
+    /// Labels of a categorical x axis (its values are then 1, 2, ...).
+    x_labels: Option<Vec<String>>,
     xs: Vec<f64>,
     series: Vec<String>,
 }
@@ -284,6 +299,7 @@ fn layout(sweep: &SweepConfig, cells: &[Cell]) -> Layout {
         })
     };
     let x_axis = factors.first().map(|a| a.name.clone());
+    let mut x_labels = None;
     let (x_name, xs): (String, Vec<f64>) = match &x_axis {
         Some(axis) => {
             let is_num = numeric(axis);
@@ -304,6 +320,9 @@ fn layout(sweep: &SweepConfig, cells: &[Cell]) -> Layout {
                     }
                 })
                 .collect();
+            if !is_num {
+                x_labels = Some(labels);
+            }
             (axis.clone(), xs)
         }
         None => (
@@ -342,6 +361,7 @@ fn layout(sweep: &SweepConfig, cells: &[Cell]) -> Layout {
     Layout {
         x_name,
         log_x,
+        x_labels,
         xs,
         series,
     }
@@ -364,7 +384,7 @@ fn draw(
         Pick,
         Option<(f64, &'static str)>,
     );
-    let measures: [Measure; 4] = [
+    let measures: [Measure; 6] = [
         (
             "delta_e",
             "Delta_E(Phi_K, G)",
@@ -388,6 +408,18 @@ fn draw(
             "copy score vs Phi_fine (1 = copy)",
             |c| c.copy_score_fine,
             None,
+        ),
+        (
+            "diversity",
+            "student diversity, 1 - mean pairwise cosine (DP-DMD Eq. 9)",
+            |c| c.diversity,
+            None,
+        ),
+        (
+            "diversity_relative",
+            "student diversity / teacher diversity",
+            |c| c.diversity_relative,
+            Some((1.0, "teacher's diversity")),
         ),
     ];
     let mut written = Vec::new();
@@ -432,6 +464,7 @@ fn draw(
             &BandOptions {
                 log_x: lay.log_x,
                 reference: reference.map(|(y, l)| (y, l.to_string())),
+                x_labels: lay.x_labels.clone(),
             },
         )?;
         let name = format!("{file}.png");
@@ -521,7 +554,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     let axes: Vec<&str> = sweep.axis.iter().map(|a| a.name.as_str()).collect();
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let mut csv = format!(
-        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,counts\n",
+        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_teacher,counts\n",
         axes.join(",")
     );
     for r in rows {
@@ -536,7 +569,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             .collect();
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.point,
             coords.join(","),
             r.snapshot,
@@ -551,6 +584,8 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             r.gap_remaining,
             opt(r.teacher_support_ratio),
             opt(r.teacher_projected_support_ratio),
+            opt(r.diversity),
+            opt(r.diversity_teacher),
             r.counts
         )?;
     }
@@ -565,7 +600,14 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
         "{}snapshot,n,n_counted",
         factors.iter().map(|f| format!("{f},")).collect::<String>()
     );
-    for m in ["delta_e", "delta_e_fine", "copy_score", "copy_score_fine"] {
+    for m in [
+        "delta_e",
+        "delta_e_fine",
+        "copy_score",
+        "copy_score_fine",
+        "diversity",
+        "diversity_relative",
+    ] {
         write!(csv, ",{m}_mean,{m}_sd,{m}_lower,{m}_upper")?;
     }
     csv.push_str(",teacher_support_ratio\n");
@@ -580,6 +622,8 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             &c.delta_e_fine,
             &c.copy_score,
             &c.copy_score_fine,
+            &c.diversity,
+            &c.diversity_relative,
         ] {
             match s {
                 Some(s) => write!(csv, ",{},{},{},{}", s.mean, s.sd, s.lower, s.upper)?,
@@ -638,13 +682,13 @@ fn markdown(
     let factors: Vec<String> = sweep.factor_axes().iter().map(|a| a.name.clone()).collect();
     let _ = writeln!(
         md,
-        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | teacher support |",
+        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | diversity G / teacher | teacher support |",
         factors
             .iter()
             .map(|f| format!("{f} | "))
             .collect::<String>()
     );
-    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 7));
+    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 8));
     for c in cells {
         let coords: String = factors
             .iter()
@@ -655,7 +699,7 @@ fn markdown(
             .collect();
         let _ = writeln!(
             md,
-            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} |",
+            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} | {} |",
             c.snapshot,
             c.n_counted,
             c.n,
@@ -663,6 +707,7 @@ fn markdown(
             fmt_summary(&c.delta_e_fine),
             fmt_summary(&c.copy_score),
             fmt_summary(&c.copy_score_fine),
+            fmt_summary(&c.diversity_relative),
             c.teacher_support_ratio
                 .map_or("-".into(), |r| format!("{r:.2}"))
         );
