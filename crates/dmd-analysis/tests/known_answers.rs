@@ -277,7 +277,6 @@ fn metrics_round_trip() {
         .filter(|l| !l.contains("\"diversity\""))
         .collect::<Vec<_>>()
         .join("\n")
-        .replace("\"pca\": {", "\"pca\": {")
         .replace("]\n  },\n}", "]\n  }\n}");
     assert_eq!(RunMetrics::from_json(&old).unwrap(), m, "{old}");
 }
