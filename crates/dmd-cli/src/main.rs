@@ -96,6 +96,7 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    dmd_nets::allocator::tune_cpu_allocator();
     if let Some(n) = std::env::var("DMD_THREADS")
         .ok()
         .and_then(|v| v.parse::<i32>().ok())

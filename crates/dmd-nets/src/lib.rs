@@ -16,6 +16,7 @@
 //! den.save(std::path::Path::new("teacher.safetensors")).unwrap();
 //! ```
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod convert;
 pub mod denoiser;

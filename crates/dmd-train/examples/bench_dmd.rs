@@ -15,6 +15,8 @@ use dmd_train::{DistillConfig, DmdEngine, StudentInit};
 use tch::Device;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `dmd` binary does (dmd_nets::allocator): fewer page faults per step.
+    dmd_nets::allocator::tune_cpu_allocator();
     let iterations: u64 = std::env::args()
         .nth(1)
         .map(|s| s.parse())
