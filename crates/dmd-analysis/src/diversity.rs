@@ -15,6 +15,12 @@
 //! (no `R x R` Gram matrix). Beside it, the root-mean-square pairwise distance
 //! `sqrt(mean_{i != j} ||x_i - x_j||^2) = sqrt(2 R / (R - 1) * total variance)`, which keeps
 //! the scale the cosine discards.
+//!
+//! Reading the scores: centred on its own mean, a set's cosine score is close to
+//! `1 + 1/(R - 1)` whatever its spread (its centred vectors point every way), so the teacher's
+//! score is nearly a constant and the student's falls below it only when its samples bunch
+//! into a few directions from the teacher's mean (mode collapse). Changes of spread show in
+//! the RMS pairwise distance.
 
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};

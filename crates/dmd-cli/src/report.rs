@@ -117,8 +117,8 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
 }
 
 /// `## Sweeps`: for every sweep gathered under `<out>/sweeps/` (`dmd sweep`'s default place),
-/// where Delta_E crosses 1 and the Delta_E, copy-score and relative-diversity figures, linking
-/// its `SWEEP.md`.
+/// where Delta_E crosses 1 and the Delta_E, copy-score, relative-diversity and spread figures,
+/// linking its `SWEEP.md`.
 fn sweeps_section(md: &mut String, out: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(out.join("sweeps")) else {
         return Ok(());
@@ -161,7 +161,12 @@ fn sweeps_section(md: &mut String, out: &Path) -> Result<()> {
             writeln!(md, "- {}", t.as_str().unwrap_or(""))?;
         }
         writeln!(md)?;
-        for fig in ["delta_e", "copy_score", "diversity_relative"] {
+        for fig in [
+            "delta_e",
+            "copy_score",
+            "diversity_relative",
+            "spread_ratio",
+        ] {
             if dir.join("figures").join(format!("{fig}.png")).is_file() {
                 writeln!(
                     md,

@@ -62,6 +62,9 @@ pub struct Row {
     pub diversity: Option<f64>,
     /// The teacher's `Phi_K` diversity on the same features.
     pub diversity_teacher: Option<f64>,
+    /// RMS pairwise distance of the student's samples over the teacher's: the spread that the
+    /// cosine score (nearly constant for the teacher itself, ~1 + 1/(N-1)) does not see.
+    pub spread_ratio: Option<f64>,
     /// Whether the point counts (see the module docs).
     pub counts: bool,
 }
@@ -89,6 +92,8 @@ pub struct Cell {
     pub diversity: Option<ReplicateSummary>,
     /// Student diversity over its teacher's.
     pub diversity_relative: Option<ReplicateSummary>,
+    /// Student RMS pairwise distance over its teacher's.
+    pub spread_ratio: Option<ReplicateSummary>,
     /// Mean teacher support ratio (toy data).
     pub teacher_support_ratio: Option<f64>,
 }
@@ -211,6 +216,10 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             teacher_projected_support_ratio,
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
             diversity_teacher: m.metrics.diversity.as_ref().map(|d| d.teacher.cosine),
+            spread_ratio: m.metrics.diversity.as_ref().map(|d| {
+                d.student.rms_pairwise_distance
+                    / d.teacher.rms_pairwise_distance.max(f64::MIN_POSITIVE)
+            }),
             counts,
         });
     }
@@ -265,6 +274,7 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 copy_score_fine: summ(&|r| r.copy_score_fine),
                 diversity: summ(&|r| r.diversity),
                 diversity_relative: summ(&|r| Some(r.diversity? / r.diversity_teacher?)),
+                spread_ratio: summ(&|r| r.spread_ratio),
                 teacher_support_ratio: (!support.is_empty())
                     .then(|| support.iter().sum::<f64>() / support.len() as f64),
             }
@@ -384,7 +394,7 @@ fn draw(
         Pick,
         Option<(f64, &'static str)>,
     );
-    let measures: [Measure; 6] = [
+    let measures: [Measure; 7] = [
         (
             "delta_e",
             "Delta_E(Phi_K, G)",
@@ -420,6 +430,12 @@ fn draw(
             "student diversity / teacher diversity",
             |c| c.diversity_relative,
             Some((1.0, "teacher's diversity")),
+        ),
+        (
+            "spread_ratio",
+            "student RMS pairwise distance / teacher's",
+            |c| c.spread_ratio,
+            Some((1.0, "teacher's spread")),
         ),
     ];
     let mut written = Vec::new();
@@ -554,7 +570,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     let axes: Vec<&str> = sweep.axis.iter().map(|a| a.name.as_str()).collect();
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let mut csv = format!(
-        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_teacher,counts\n",
+        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_teacher,spread_ratio,counts\n",
         axes.join(",")
     );
     for r in rows {
@@ -569,7 +585,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             .collect();
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.point,
             coords.join(","),
             r.snapshot,
@@ -586,6 +602,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             opt(r.teacher_projected_support_ratio),
             opt(r.diversity),
             opt(r.diversity_teacher),
+            opt(r.spread_ratio),
             r.counts
         )?;
     }
@@ -607,6 +624,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
         "copy_score_fine",
         "diversity",
         "diversity_relative",
+        "spread_ratio",
     ] {
         write!(csv, ",{m}_mean,{m}_sd,{m}_lower,{m}_upper")?;
     }
@@ -624,6 +642,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             &c.copy_score_fine,
             &c.diversity,
             &c.diversity_relative,
+            &c.spread_ratio,
         ] {
             match s {
                 Some(s) => write!(csv, ",{},{},{},{}", s.mean, s.sd, s.lower, s.upper)?,
@@ -682,13 +701,13 @@ fn markdown(
     let factors: Vec<String> = sweep.factor_axes().iter().map(|a| a.name.clone()).collect();
     let _ = writeln!(
         md,
-        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | diversity G / teacher | teacher support |",
+        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | diversity G / teacher | spread G / teacher | teacher support |",
         factors
             .iter()
             .map(|f| format!("{f} | "))
             .collect::<String>()
     );
-    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 8));
+    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 9));
     for c in cells {
         let coords: String = factors
             .iter()
@@ -699,7 +718,7 @@ fn markdown(
             .collect();
         let _ = writeln!(
             md,
-            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} | {} |",
+            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
             c.snapshot,
             c.n_counted,
             c.n,
@@ -708,6 +727,7 @@ fn markdown(
             fmt_summary(&c.copy_score),
             fmt_summary(&c.copy_score_fine),
             fmt_summary(&c.diversity_relative),
+            fmt_summary(&c.spread_ratio),
             c.teacher_support_ratio
                 .map_or("-".into(), |r| format!("{r:.2}"))
         );
