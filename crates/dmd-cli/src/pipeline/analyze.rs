@@ -118,6 +118,11 @@ pub struct StudentMetrics {
     pub support: Option<SupportSummary>,
     /// MNIST only: the feature classifier's test accuracy.
     pub classifier_test_accuracy: Option<f64>,
+    /// Hash of what these measurements were computed from (the teacher and student sample
+    /// files, both content-addressed, and the `[eval]` settings): a `metrics.json` whose key
+    /// differs from the current run's is recomputed, never reused.
+    #[serde(default)]
+    pub inputs: String,
 }
 
 impl StudentMetrics {
@@ -135,8 +140,17 @@ impl StudentMetrics {
     }
 }
 
+/// The [`StudentMetrics::inputs`] key of a student's measurements.
+pub fn inputs_key(
+    cfg: &ExperimentConfig,
+    teacher_samples: &Path,
+    student_samples: &Path,
+) -> String {
+    store::config_hash(&(teacher_samples, student_samples, &cfg.eval))
+}
+
 /// Measures one student and writes `snap_dir/metrics.json` and the per-seed columns (skipped
-/// when both exist).
+/// when both exist and were computed from the same inputs, `inputs` = [`inputs_key`]).
 pub fn analyze(
     cfg: &ExperimentConfig,
     snapshot: u64,
@@ -144,15 +158,20 @@ pub fn analyze(
     data: &TrainData,
     classifier: Option<&(Classifier, f64)>,
     snap_dir: &Path,
+    inputs: &str,
 ) -> Result<StudentMetrics> {
     let path = snap_dir.join("metrics.json");
     let per_seed_path = snap_dir.join(PER_SEED);
     if path.is_file() && per_seed_path.is_file() {
         let text = std::fs::read_to_string(&path)?;
-        if let Ok(m) = serde_json::from_str::<StudentMetrics>(&text) {
-            return Ok(m);
+        match serde_json::from_str::<StudentMetrics>(&text) {
+            Ok(m) if m.inputs == inputs => return Ok(m),
+            Ok(_) => tracing::info!(
+                "{} was measured from other samples or settings; recomputing it",
+                path.display()
+            ),
+            Err(_) => tracing::warn!("{} is unreadable; recomputing it", path.display()),
         }
-        tracing::warn!("{} is unreadable; recomputing it", path.display());
     }
     let e = &cfg.eval;
     let n = e.n_samples.min(input.phi_k.nrows());
@@ -316,6 +335,7 @@ pub fn analyze(
         fit,
         support,
         classifier_test_accuracy: classifier.map(|(_, acc)| *acc),
+        inputs: inputs.to_string(),
     };
     std::fs::create_dir_all(snap_dir)?;
     let col = |v: &[f64]| Array2::from_shape_fn((v.len(), 1), |(i, _)| v[i] as f32);

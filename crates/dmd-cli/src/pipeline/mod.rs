@@ -329,7 +329,16 @@ pub fn run_experiment(
         }
         let snap_dir = out_dir.join(format!("snapshot-{snapshot:06}"));
         let input = analyze::AnalysisInput::load(&samples_file, &student_samples)?;
-        analyze::analyze(cfg, snapshot, &input, &data, classifier.as_ref(), &snap_dir)?;
+        let inputs = analyze::inputs_key(cfg, &samples_file, &student_samples);
+        analyze::analyze(
+            cfg,
+            snapshot,
+            &input,
+            &data,
+            classifier.as_ref(),
+            &snap_dir,
+            &inputs,
+        )?;
         let fig_dir = out_dir.join("figures");
         figures::student_figures(cfg, snapshot, &input, &data, &snap_dir, &fig_dir)?;
         snapshots.push(SnapshotResult {
