@@ -78,15 +78,18 @@ pub fn diversity(x: ArrayView2<f32>, centre: ArrayView1<f32>) -> Result<Diversit
     let mut sum_u = Array1::<f64>::zeros(d);
     let mut sum_x = Array1::<f64>::zeros(d);
     let mut sum_sq = 0f64;
+    // Rows at the centre have no direction: they add nothing to sum_u and are not counted
+    // in its self-products.
+    let mut n_unit = 0f64;
+    let mut c = vec![0f64; d];
     for row in x.axis_iter(Axis(0)) {
-        let c: Vec<f64> = row
-            .iter()
-            .zip(centre)
-            .map(|(&v, &m)| f64::from(v) - f64::from(m))
-            .collect();
+        for ((c, &v), &m) in c.iter_mut().zip(row).zip(centre) {
+            *c = f64::from(v) - f64::from(m);
+        }
         let norm2: f64 = c.iter().map(|v| v * v).sum();
         sum_sq += norm2;
         let inv = if norm2 > 0.0 {
+            n_unit += 1.0;
             norm2.sqrt().recip()
         } else {
             0.0
@@ -97,10 +100,6 @@ pub fn diversity(x: ArrayView2<f32>, centre: ArrayView1<f32>) -> Result<Diversit
         }
     }
     let rf = r as f64;
-    let n_unit = x
-        .axis_iter(Axis(0))
-        .filter(|row| row.iter().zip(centre).any(|(a, b)| a != b))
-        .count() as f64;
     let pair_cos = (sum_u.dot(&sum_u) - n_unit) / (rf * (rf - 1.0));
     // sum_{i != j} ||x_i - x_j||^2 = 2 R sum ||x_i||^2 - 2 ||sum x_i||^2 (any centre).
     let pair_sq = (2.0 * rf * sum_sq - 2.0 * sum_x.dot(&sum_x)) / (rf * (rf - 1.0));
@@ -136,6 +135,13 @@ impl DiversityReport {
             teacher_one_step,
             relative: student.cosine / teacher.cosine.max(f64::MIN_POSITIVE),
         })
+    }
+
+    /// The student's RMS pairwise distance over the teacher's: below 1 when the student's
+    /// samples are less spread out than its teacher's.
+    pub fn spread_ratio(&self) -> f64 {
+        self.student.rms_pairwise_distance
+            / self.teacher.rms_pairwise_distance.max(f64::MIN_POSITIVE)
     }
 }
 

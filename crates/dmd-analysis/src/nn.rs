@@ -269,7 +269,9 @@ pub fn nearest_neighbours(
     // f32 expansion, so a large common offset does not eat the digits of the differences.
     // The training set is centred block by block inside each task, into a cache-resident
     // buffer that the GEMM then packs from: no centred copy of the (large) training set is
-    // written to memory, and the norms come from the same pass.
+    // written to memory, and the norms come from the same pass. Each task centres every block
+    // again (threads x n_train x dim subtractions, in cache), which costs less than writing
+    // and re-reading a centred copy (measured: 1.49 s -> 1.44 s at MNIST scale).
     let mean = column_means(x, d).ok_or(AnalysisError::NonFinite { what: WHAT })?;
     let mut qc = vec![0f32; q.len()];
     let mut qn = vec![0f32; nq];

@@ -60,8 +60,8 @@ pub struct Row {
     /// Student diversity `1 - mean pairwise cosine` (DP-DMD Eq. 9, pixel features centred on
     /// the teacher mean).
     pub diversity: Option<f64>,
-    /// The teacher's `Phi_K` diversity on the same features.
-    pub diversity_teacher: Option<f64>,
+    /// Student diversity over the teacher's ([`dmd_analysis::DiversityReport::relative`]).
+    pub diversity_relative: Option<f64>,
     /// RMS pairwise distance of the student's samples over the teacher's: the spread that the
     /// cosine score (nearly constant for the teacher itself, ~1 + 1/(N-1)) does not see.
     pub spread_ratio: Option<f64>,
@@ -215,11 +215,8 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             teacher_support_ratio,
             teacher_projected_support_ratio,
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
-            diversity_teacher: m.metrics.diversity.as_ref().map(|d| d.teacher.cosine),
-            spread_ratio: m.metrics.diversity.as_ref().map(|d| {
-                d.student.rms_pairwise_distance
-                    / d.teacher.rms_pairwise_distance.max(f64::MIN_POSITIVE)
-            }),
+            diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
+            spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
             counts,
         });
     }
@@ -273,7 +270,7 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 copy_score: summ(&|r| Some(r.copy_score)),
                 copy_score_fine: summ(&|r| r.copy_score_fine),
                 diversity: summ(&|r| r.diversity),
-                diversity_relative: summ(&|r| Some(r.diversity? / r.diversity_teacher?)),
+                diversity_relative: summ(&|r| r.diversity_relative),
                 spread_ratio: summ(&|r| r.spread_ratio),
                 teacher_support_ratio: (!support.is_empty())
                     .then(|| support.iter().sum::<f64>() / support.len() as f64),
@@ -570,7 +567,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     let axes: Vec<&str> = sweep.axis.iter().map(|a| a.name.as_str()).collect();
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let mut csv = format!(
-        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_teacher,spread_ratio,counts\n",
+        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_relative,spread_ratio,counts\n",
         axes.join(",")
     );
     for r in rows {
@@ -601,7 +598,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             opt(r.teacher_support_ratio),
             opt(r.teacher_projected_support_ratio),
             opt(r.diversity),
-            opt(r.diversity_teacher),
+            opt(r.diversity_relative),
             opt(r.spread_ratio),
             r.counts
         )?;
