@@ -165,6 +165,8 @@ fn ensure_libtorch(variant: Variant) -> Result<()> {
         "pip",
         "install",
         "--disable-pip-version-check",
+        // pip's cache would hold a second copy of the wheels (hundreds of MB) that nothing reuses.
+        "--no-cache-dir",
         "--target",
     ])
     .arg(&partial);
@@ -327,7 +329,8 @@ fn check_free_space(dir: &Path, mib: u64) -> Result<()> {
     Ok(())
 }
 
-fn free_mib(dir: &Path) -> Option<u64> {
+/// Free space on the file system holding `dir`, in MiB (`None` when `df` cannot tell).
+pub fn free_mib(dir: &Path) -> Option<u64> {
     let out = Command::new("df").arg("-Pk").arg(dir).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let kib: u64 = text

@@ -10,7 +10,11 @@ use anyhow::{Result, bail};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{process, setup};
+use crate::{paths, process, setup};
+
+/// Roughly what a cold build of the whole suite writes under `target/` (MiB), measured on a
+/// fresh clone; below this much free space we warn before building.
+const BUILD_NEEDS_MIB: u64 = 4_000;
 
 /// Entry point of `cargo xtask test`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -19,6 +23,13 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let start = Instant::now();
     setup::ensure(None)?;
+    if let Some(free) = setup::free_mib(&paths::root()) {
+        if free < BUILD_NEEDS_MIB {
+            println!(
+                "[test] warning: only {free} MiB free on the disk holding the build; a cold build needs about {BUILD_NEEDS_MIB} MiB"
+            );
+        }
+    }
     step(
         "cargo fmt --check",
         &mut process::cargo(&["fmt", "--all", "--", "--check"]),
@@ -65,7 +76,19 @@ pub fn run(args: &[String]) -> Result<()> {
 fn step(name: &str, cmd: &mut Command) -> Result<()> {
     println!("[test] {name} ...");
     let t = Instant::now();
-    process::run_checked(cmd, name)?;
+    if std::env::var_os("CI").is_some() {
+        // A CI build starts from nothing and is thrown away: incremental caches only cost disk.
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
+    if let Err(e) = process::run_checked(cmd, name) {
+        return match setup::free_mib(&paths::root()) {
+            Some(free) if free < 1_024 => Err(e.context(format!(
+                "the disk is nearly full ({free} MiB free), which makes compilers and linkers die \
+                 (e.g. SIGBUS in `ar`); free some space (`cargo clean` removes old builds) and rerun"
+            ))),
+            _ => Err(e),
+        };
+    }
     println!("[test] {name}: ok ({:.0} s)", t.elapsed().as_secs_f64());
     Ok(())
 }
