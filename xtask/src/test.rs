@@ -23,12 +23,12 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let start = Instant::now();
     setup::ensure(None)?;
-    if let Some(free) = setup::free_mib(&paths::root()) {
-        if free < BUILD_NEEDS_MIB {
-            println!(
-                "[test] warning: only {free} MiB free on the disk holding the build; a cold build needs about {BUILD_NEEDS_MIB} MiB"
-            );
-        }
+    if let Some(free) = setup::free_mib(&paths::root())
+        && free < BUILD_NEEDS_MIB
+    {
+        println!(
+            "[test] warning: only {free} MiB free on the disk holding the build; a cold build needs about {BUILD_NEEDS_MIB} MiB"
+        );
     }
     step(
         "cargo fmt --check",

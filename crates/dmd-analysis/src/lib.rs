@@ -49,7 +49,10 @@ pub mod pca;
 pub mod replicates;
 pub mod special;
 
-pub use bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_interval, bootstrap_intervals};
+pub use bootstrap::{
+    BootstrapConfig, BootstrapInterval, bootstrap_interval, bootstrap_intervals,
+    bootstrap_intervals_around,
+};
 pub use correlation::{Correlation, CorrelationReport, pearson, spearman};
 pub use displacement::{DisplacementPairs, relative_displacement, row_distances};
 pub use distribution_fit::{

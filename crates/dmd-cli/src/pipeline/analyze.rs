@@ -140,13 +140,23 @@ impl StudentMetrics {
     }
 }
 
+/// Version of the measurements themselves: bumped when a change to `dmd-analysis` alters the
+/// numbers computed from the same samples, so that stored `metrics.json` files are recomputed.
+/// 2: `Delta_E` bootstrap intervals re-centred on the estimate.
+pub const ANALYSIS_VERSION: u32 = 2;
+
 /// The [`StudentMetrics::inputs`] key of a student's measurements.
 pub fn inputs_key(
     cfg: &ExperimentConfig,
     teacher_samples: &Path,
     student_samples: &Path,
 ) -> String {
-    store::config_hash(&(teacher_samples, student_samples, &cfg.eval))
+    store::config_hash(&(
+        ANALYSIS_VERSION,
+        teacher_samples,
+        student_samples,
+        &cfg.eval,
+    ))
 }
 
 /// Measures one student and writes `snap_dir/metrics.json` and the per-seed columns (skipped
