@@ -39,7 +39,7 @@ impl Default for BootstrapConfig {
     }
 }
 
-/// A percentile bootstrap interval.
+/// A bootstrap interval (percentile, or re-centred on the estimate: see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapInterval {
     /// Lower end.

@@ -2,6 +2,11 @@
 //! random two-layer MLP into `S x S` images, plus class-specific whitened stripes, so the support
 //! is a `k`-dimensional manifold (default 16) in `S^2`-dimensional space (default 1024).
 //!
+//! Beyond the paper, `vector_dim = D` makes the samples plain vectors in `R^D` (shape `[D]`, for
+//! the toy MLP network) instead of images, so the ambient dimension can be any `D`, down to the
+//! intrinsic one (`D = k`: the data fill the space). Stripes are an image pattern and need the
+//! image layout.
+//!
 //! Exact construction (all weights drawn once from a `ChaCha8Rng` seeded with `seed`, in this
 //! order: `W1`, `b1`, `W2`, then the reference latents):
 //!
@@ -47,8 +52,14 @@ pub const HIDDEN_BIAS_STD: f32 = 0.1;
 pub struct MlpManifold {
     /// Intrinsic (latent) dimension `k` (default 16).
     pub latent_dim: usize,
-    /// Image side `S`; samples have shape `[1, S, S]` (default 32).
+    /// Image side `S`; samples have shape `[1, S, S]` (default 32). Ignored when `vector_dim`
+    /// is set.
     pub image_size: usize,
+    /// Ambient dimension `D` of plain vector samples (shape `[D]`) instead of `S x S` images
+    /// (default: unset, images). Not serialised when unset, so configs without it keep their
+    /// hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_dim: Option<usize>,
     /// Hidden width `H` of the MLP (default 128).
     pub hidden: usize,
     /// Add class stripes and return labels (default true).
@@ -68,6 +79,7 @@ impl Default for MlpManifold {
         Self {
             latent_dim: 16,
             image_size: 32,
+            vector_dim: None,
             hidden: 128,
             stripes: true,
             num_classes: 10,
@@ -91,6 +103,15 @@ impl MlpManifold {
             return Err(invalid(
                 "image_size",
                 "must be at least 1 (the paper uses 32)",
+            ));
+        }
+        if self.vector_dim == Some(0) {
+            return Err(invalid("vector_dim", "must be at least 1 when set"));
+        }
+        if self.vector_dim.is_some() && self.stripes {
+            return Err(invalid(
+                "vector_dim",
+                "vector samples have no stripes: set `stripes = false` (or drop `vector_dim` for images)",
             ));
         }
         if self.hidden == 0 {
@@ -120,19 +141,23 @@ impl MlpManifold {
         Ok(())
     }
 
-    /// Shape of one sample, `[1, S, S]`.
+    /// Shape of one sample: `[1, S, S]`, or `[D]` with `vector_dim = D`.
     pub fn sample_shape(&self) -> Vec<usize> {
-        vec![1, self.image_size, self.image_size]
+        match self.vector_dim {
+            Some(d) => vec![d],
+            None => vec![1, self.image_size, self.image_size],
+        }
+    }
+
+    /// Ambient dimension of a sample: `S^2`, or `D` with `vector_dim = D`.
+    pub fn ambient_dim(&self) -> usize {
+        self.vector_dim.unwrap_or(self.image_size * self.image_size)
     }
 
     /// Builds the fixed map (weights, standardisation, stripes) from the parameters.
     pub fn build(&self) -> Result<MlpManifoldMap, DataError> {
         self.validate()?;
-        let (k, h, p) = (
-            self.latent_dim,
-            self.hidden,
-            self.image_size * self.image_size,
-        );
+        let (k, h, p) = (self.latent_dim, self.hidden, self.ambient_dim());
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         // W1 ~ N(0, 1/k), b1 ~ N(0, 0.1^2), W2 ~ N(0, 1/H), drawn in this order.
         let w1 = standard_normal((h, k), &mut rng) / (k as f32).sqrt();
@@ -173,7 +198,8 @@ impl MlpManifold {
         Ok(map)
     }
 
-    /// `n` samples (`n x S^2`), labels when stripes are on; deterministic in `seed`.
+    /// `n` samples (`n x D`, `D` = [`Self::ambient_dim`]), labels when stripes are on;
+    /// deterministic in `seed`.
     pub fn generate(&self, n: usize, seed: u64) -> Result<Dataset, DataError> {
         let map = self.build()?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -214,12 +240,12 @@ impl MlpManifoldMap {
         self.w1.ncols()
     }
 
-    /// Output dimension `S^2`.
+    /// Output dimension `D` (`S^2` for images).
     pub fn output_dim(&self) -> usize {
         self.w2.nrows()
     }
 
-    /// Shape of one sample, `[1, S, S]`.
+    /// Shape of one sample, `[1, S, S]` or `[D]`.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }

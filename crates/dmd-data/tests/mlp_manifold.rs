@@ -74,6 +74,45 @@ fn intrinsic_dimension_is_a_parameter() {
 }
 
 #[test]
+fn vector_layout_has_any_ambient_dimension() {
+    for (k, d) in [(4, 4), (4, 7), (4, 64), (2, 33)] {
+        let spec = MlpManifold {
+            stripes: false,
+            latent_dim: k,
+            vector_dim: Some(d),
+            ..MlpManifold::default()
+        };
+        let data = spec.generate(300, 2).unwrap();
+        assert_eq!(data.x.shape(), &[300, d]);
+        assert_eq!(data.shape, vec![d]);
+        // Standardised coordinates (manifold_std 0.4 each).
+        let sd = data.x.std_axis(Axis(0), 0.0);
+        assert!(sd.iter().all(|&v| (v - 0.4).abs() < 0.06), "{sd:?}");
+        // Intrinsic dimension k: latents in a small ball around z0 map to a patch whose local
+        // spectrum has exactly k significant directions (the rank of the map's Jacobian; the
+        // global spectrum is no test at small D, where the curvature spreads over all axes).
+        let map = spec.build().unwrap();
+        let z0 = Array2::from_shape_fn((1, k), |(_, j)| 0.3 * j as f32 - 0.2);
+        let eps = 1e-2_f32;
+        let offsets = Array2::from_shape_fn((64, k), |(i, j)| {
+            eps * ((((i * 7 + j * 13 + i * j) % 17) as f32 / 8.0) - 1.0)
+        });
+        let patch = map.manifold_part((&offsets + &z0).view()).unwrap();
+        let s = centred_singular_values(&patch);
+        let rank = s.iter().filter(|&&v| v > 1e-2 * s[0]).count();
+        assert_eq!(
+            rank,
+            k.min(d),
+            "R^{d}, k = {k}: local spectrum {:?}",
+            &s[..d.min(k + 2)]
+        );
+    }
+    // The vector layout leaves image configs (and their hashes) alone: unset is not written.
+    let text = toml::to_string(&MlpManifold::default()).unwrap();
+    assert!(!text.contains("vector_dim"), "{text}");
+}
+
+#[test]
 fn pixels_are_standardised_to_about_unit_range() {
     let data = MlpManifold::default().generate(2000, 2).unwrap();
     // The manifold part is standardised per pixel (mean 0, std 0.4); the stripes have zero mean
@@ -233,6 +272,16 @@ fn invalid_parameters_are_errors() {
         },
         MlpManifold {
             stripe_amplitude: f32::INFINITY,
+            ..MlpManifold::default()
+        },
+        MlpManifold {
+            vector_dim: Some(0),
+            stripes: false,
+            ..MlpManifold::default()
+        },
+        // Stripes are an image pattern: vectors cannot carry them.
+        MlpManifold {
+            vector_dim: Some(8),
             ..MlpManifold::default()
         },
     ] {

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use dmd_analysis::{
     BootstrapConfig, CorrelationReport, DeltaEEstimate, DisplacementPairs, DisplacementSummary,
     DiversityReport, FrechetReport, MemorisationSummary, NnConfig, PairingReport, PairingSets, Pca,
-    PcaSummary, RunMetrics, SlicedW2Report, nearest_neighbours,
+    PcaSummary, RunMetrics, SlicedW2Report, nearest_neighbours, sliced_wasserstein2,
 };
 use dmd_data::SupportReport;
 use dmd_train::TrainData;
@@ -88,6 +88,58 @@ pub struct FitStatus {
     pub moved_from_init: f64,
 }
 
+/// Teacher quality on any data, two ways:
+/// * distribution: sliced W2 of the teacher's fine-reference samples to the training data,
+///   against the sampling noise of two disjoint training subsets of the same size (sees the
+///   one-dimensional marginals: scale, spread, modes along random directions);
+/// * precision: the median distance of the teacher's `Phi_K` samples to their nearest training
+///   point, over the median distance of training points to their nearest *other* training
+///   point (sees samples off the data's support, which marginals can hide; below 1 would mean
+///   the teacher sits closer to the training points than they sit to each other).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeacherFit {
+    /// `SW2(Phi_K'(z), X_a)`: the teacher's fine-reference samples against `m` training rows.
+    pub sw2_teacher_data: f64,
+    /// `SW2(X_b, X_a)`: two disjoint sets of `m` training rows (the noise floor at this size).
+    pub sw2_data_floor: f64,
+    /// `sw2_teacher_data / sw2_data_floor`: about 1 for a teacher that generates the data's
+    /// distribution, much larger for one that has not learnt it.
+    pub ratio: f64,
+    /// Rows per set `m` (`min(N, training rows / 2)`).
+    pub m: usize,
+    /// Median nearest-training-point distance of `Phi_K` samples over that of training points
+    /// (self excluded); filled in by [`analyze`] from the memorisation search.
+    #[serde(default)]
+    pub nn_ratio: Option<f64>,
+}
+
+impl TeacherFit {
+    /// Measures the teacher's samples `phi_fine` against the training rows `x`, with the
+    /// directions of `n_directions` and `seed`; `None` when there are fewer than 4 rows.
+    pub fn new(
+        phi_fine: ArrayView2<f32>,
+        x: ArrayView2<f32>,
+        n_directions: usize,
+        seed: u64,
+    ) -> Result<Option<Self>> {
+        let m = phi_fine.nrows().min(x.nrows() / 2);
+        if m < 2 {
+            return Ok(None);
+        }
+        let (a, b) = (x.slice(s![..m, ..]), x.slice(s![m..2 * m, ..]));
+        let sw = |y: ArrayView2<f32>| sliced_wasserstein2(y, a, n_directions, seed);
+        let sw2_teacher_data = sw(phi_fine.slice(s![..m, ..]))?;
+        let sw2_data_floor = sw(b)?;
+        Ok(Some(Self {
+            sw2_teacher_data,
+            sw2_data_floor,
+            ratio: sw2_teacher_data / sw2_data_floor.max(f64::MIN_POSITIVE),
+            m,
+            nn_ratio: None,
+        }))
+    }
+}
+
 /// Teacher quality on toy data: fraction of samples on the data's support.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SupportSummary {
@@ -116,6 +168,10 @@ pub struct StudentMetrics {
     pub fit: FitStatus,
     /// Toy data only: fractions on the support.
     pub support: Option<SupportSummary>,
+    /// The teacher's fit to the training data (any data; absent in files written before it
+    /// was measured).
+    #[serde(default)]
+    pub teacher_fit: Option<TeacherFit>,
     /// MNIST only: the feature classifier's test accuracy.
     pub classifier_test_accuracy: Option<f64>,
     /// Hash of what these measurements were computed from (the teacher and student sample
@@ -142,7 +198,7 @@ impl StudentMetrics {
 
 /// Version of the measurements themselves: bumped when a change to `dmd-analysis` alters the
 /// numbers computed from the same samples, so that stored `metrics.json` files are recomputed.
-/// 2: `Delta_E` bootstrap intervals re-centred on the estimate.
+/// 2: `Delta_E` bootstrap intervals re-centred on the estimate; the teacher's fit to the data.
 pub const ANALYSIS_VERSION: u32 = 2;
 
 /// The [`StudentMetrics::inputs`] key of a student's measurements.
@@ -321,6 +377,27 @@ pub fn analyze(
         None => None,
     };
 
+    let mut teacher_fit =
+        TeacherFit::new(phi_fine.view(), data.x.view(), e.sw_projections, e.seed)?;
+    if let Some(t) = teacher_fit.as_mut() {
+        // Training points' distance to their nearest other training point: the second
+        // neighbour of a training row queried against its own set (the first is itself).
+        let m = n_mem.min(data.x.nrows());
+        let own = nearest_neighbours(
+            data.x.slice(s![..m, ..]),
+            data.x.view(),
+            &NnConfig::default(),
+        )?;
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        if m > 0 && data.x.nrows() > 1 {
+            t.nn_ratio = Some(median(&nn.d1) / median(&own.d2).max(f64::MIN_POSITIVE));
+        }
+    }
+
     let metrics = StudentMetrics {
         experiment: cfg.name.clone(),
         snapshot,
@@ -344,6 +421,7 @@ pub fn analyze(
         },
         fit,
         support,
+        teacher_fit,
         classifier_test_accuracy: classifier.map(|(_, acc)| *acc),
         inputs: inputs.to_string(),
     };

@@ -57,6 +57,13 @@ pub struct Row {
     pub teacher_support_ratio: Option<f64>,
     /// The same with the off-plane part ignored (projection onto the data plane on the support).
     pub teacher_projected_support_ratio: Option<f64>,
+    /// The teacher's fit to the data, any data: `SW2(Phi_fine, data) / SW2(data, data')`
+    /// ([`crate::pipeline::analyze::TeacherFit::ratio`]; about 1 for a teacher that has learnt
+    /// the data).
+    pub teacher_fit_ratio: Option<f64>,
+    /// Teacher precision: median nearest-training-point distance of its samples over the
+    /// training points' own ([`crate::pipeline::analyze::TeacherFit::nn_ratio`]).
+    pub teacher_nn_ratio: Option<f64>,
     /// Student diversity `1 - mean pairwise cosine` (DP-DMD Eq. 9, pixel features centred on
     /// the teacher mean).
     pub diversity: Option<f64>,
@@ -96,6 +103,10 @@ pub struct Cell {
     pub spread_ratio: Option<ReplicateSummary>,
     /// Mean teacher support ratio (toy data).
     pub teacher_support_ratio: Option<f64>,
+    /// Mean teacher fit ratio `SW2(Phi_fine, data) / SW2(data, data')` over all replicates.
+    pub teacher_fit_ratio: Option<f64>,
+    /// Mean teacher precision ratio (nearest-training-point distances) over all replicates.
+    pub teacher_nn_ratio: Option<f64>,
 }
 
 /// Everything `sweep.json` holds.
@@ -214,6 +225,8 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             gap_remaining: m.fit.gap_remaining,
             teacher_support_ratio,
             teacher_projected_support_ratio,
+            teacher_fit_ratio: m.teacher_fit.as_ref().map(|t| t.ratio),
+            teacher_nn_ratio: m.teacher_fit.as_ref().and_then(|t| t.nn_ratio),
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
             diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
             spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
@@ -259,7 +272,10 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 let v: Vec<f64> = use_rows.iter().filter_map(|r| f(r)).collect();
                 replicate_summary(&v, LEVEL)
             };
-            let support: Vec<f64> = all.iter().filter_map(|r| r.teacher_support_ratio).collect();
+            let mean_of = |f: &dyn Fn(&Row) -> Option<f64>| {
+                let v: Vec<f64> = all.iter().filter_map(|r| f(r)).collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
             Cell {
                 coords,
                 snapshot,
@@ -272,8 +288,9 @@ fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 diversity: summ(&|r| r.diversity),
                 diversity_relative: summ(&|r| r.diversity_relative),
                 spread_ratio: summ(&|r| r.spread_ratio),
-                teacher_support_ratio: (!support.is_empty())
-                    .then(|| support.iter().sum::<f64>() / support.len() as f64),
+                teacher_support_ratio: mean_of(&|r| r.teacher_support_ratio),
+                teacher_fit_ratio: mean_of(&|r| r.teacher_fit_ratio),
+                teacher_nn_ratio: mean_of(&|r| r.teacher_nn_ratio),
             }
         })
         .collect()
@@ -567,7 +584,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     let axes: Vec<&str> = sweep.axis.iter().map(|a| a.name.as_str()).collect();
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let mut csv = format!(
-        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,diversity,diversity_relative,spread_ratio,counts\n",
+        "point,{},snapshot,delta_e,delta_e_boot_lower,delta_e_boot_upper,delta_e_fine,copy_score,copy_score_fine,delta_e_fully_remapped,fit_status,gap_remaining,teacher_support_ratio,teacher_projected_support_ratio,teacher_fit_ratio,teacher_nn_ratio,diversity,diversity_relative,spread_ratio,counts\n",
         axes.join(",")
     );
     for r in rows {
@@ -582,7 +599,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             .collect();
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.point,
             coords.join(","),
             r.snapshot,
@@ -597,6 +614,8 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
             r.gap_remaining,
             opt(r.teacher_support_ratio),
             opt(r.teacher_projected_support_ratio),
+            opt(r.teacher_fit_ratio),
+            opt(r.teacher_nn_ratio),
             opt(r.diversity),
             opt(r.diversity_relative),
             opt(r.spread_ratio),
@@ -625,7 +644,7 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
     ] {
         write!(csv, ",{m}_mean,{m}_sd,{m}_lower,{m}_upper")?;
     }
-    csv.push_str(",teacher_support_ratio\n");
+    csv.push_str(",teacher_support_ratio,teacher_fit_ratio,teacher_nn_ratio\n");
     for c in cells {
         for f in &factors {
             let l = c.coords.iter().find(|(n, _)| n == f).map_or("", |(_, l)| l);
@@ -646,7 +665,13 @@ fn write_csv(sweep: &SweepConfig, rows: &[Row], cells: &[Cell], out: &Path) -> R
                 None => csv.push_str(",,,,"),
             }
         }
-        writeln!(csv, ",{}", opt(c.teacher_support_ratio))?;
+        writeln!(
+            csv,
+            ",{},{},{}",
+            opt(c.teacher_support_ratio),
+            opt(c.teacher_fit_ratio),
+            opt(c.teacher_nn_ratio)
+        )?;
     }
     crate::store::write_atomic(&out.join("summary.csv"), csv.as_bytes())?;
     Ok(())
@@ -698,13 +723,13 @@ fn markdown(
     let factors: Vec<String> = sweep.factor_axes().iter().map(|a| a.name.clone()).collect();
     let _ = writeln!(
         md,
-        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | diversity G / teacher | spread G / teacher | teacher support |",
+        "| {}teacher it | counted / seeds | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | copy score | copy score (fine) | diversity G / teacher | spread G / teacher | teacher support | teacher SW2 / data floor | teacher NN distance / data's |",
         factors
             .iter()
             .map(|f| format!("{f} | "))
             .collect::<String>()
     );
-    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 9));
+    let _ = writeln!(md, "|{}", "---|".repeat(factors.len() + 11));
     for c in cells {
         let coords: String = factors
             .iter()
@@ -715,7 +740,7 @@ fn markdown(
             .collect();
         let _ = writeln!(
             md,
-            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {coords}{} | {} / {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.snapshot,
             c.n_counted,
             c.n,
@@ -726,7 +751,10 @@ fn markdown(
             fmt_summary(&c.diversity_relative),
             fmt_summary(&c.spread_ratio),
             c.teacher_support_ratio
-                .map_or("-".into(), |r| format!("{r:.2}"))
+                .map_or("-".into(), |r| format!("{r:.2}")),
+            c.teacher_fit_ratio
+                .map_or("-".into(), |r| format!("{r:.2}")),
+            c.teacher_nn_ratio.map_or("-".into(), |r| format!("{r:.2}"))
         );
     }
     md.push('\n');
