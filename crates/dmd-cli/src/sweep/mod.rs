@@ -325,7 +325,7 @@ pub fn run(a: SweepArgs) -> Result<()> {
         })?;
         configs.push(cfg);
     }
-    let hashes: Vec<String> = configs.iter().map(store::config_hash).collect();
+    let hashes: Vec<String> = configs.iter().map(point_hash).collect();
     let todo: Vec<usize> = (0..points.len())
         .filter(|&i| !a.gather_only && !point_done(&out, &points[i], &hashes[i]))
         .collect();
@@ -396,6 +396,13 @@ pub fn run(a: SweepArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a finished point's `POINT.json` must match: its resolved config and the version of
+/// the measurements ([`crate::pipeline::analyze::ANALYSIS_VERSION`]), so that a sweep rerun
+/// after the measurements changed re-measures every point (its stages are reused).
+fn point_hash(cfg: &ExperimentConfig) -> String {
+    store::config_hash(&(crate::pipeline::analyze::ANALYSIS_VERSION, cfg))
 }
 
 /// Whether the point finished with the same resolved config.
@@ -487,6 +494,16 @@ values = { D = [2, 4] }
             n += 1;
         }
         assert!(n >= 2, "sweeps found: {n}");
+    }
+
+    #[test]
+    fn points_finished_under_older_measurements_are_not_done() {
+        let exp = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/chessboard-r4.toml");
+        let cfg = ExperimentConfig::load(&exp, "smoke", &[]).unwrap();
+        // POINT.json files written before the analysis version entered the hash hold the plain
+        // config hash: such points are re-measured.
+        assert_ne!(point_hash(&cfg), store::config_hash(&cfg));
+        assert_eq!(point_hash(&cfg), point_hash(&cfg.clone()));
     }
 
     #[test]
