@@ -3,9 +3,11 @@
 //! `summary.csv`, `sweep.json`, band figures and `SWEEP.md`.
 //!
 //! A point counts only when its student converged (the distribution-fit verdict of the
-//! pipeline) and, on toy data, its teacher learned the data: the teacher's fine samples
-//! `Phi_32` land on the support at least [`TEACHER_SUPPORT_MIN`] times as often as the training
-//! data itself. Points that do not count are listed and drawn hollow, never averaged in.
+//! pipeline) and its teacher learned the data: on toy data the teacher's fine samples `Phi_32`
+//! land on the support at least [`TEACHER_SUPPORT_MIN`] times as often as the training data
+//! itself, and on any data its samples lie at most [`TEACHER_NN_MAX`] times as far from their
+//! nearest training point as training points lie from each other. Points that do not count
+//! are listed and drawn hollow, never averaged in.
 
 use anyhow::{Context, Result};
 use dmd_analysis::{ReplicateSummary, replicate_summary};
@@ -23,6 +25,13 @@ use crate::pipeline::analyze::StudentMetrics;
 /// Teacher quality gate on toy data: `on_support(Phi_32) >= TEACHER_SUPPORT_MIN *
 /// on_support(data)`.
 pub const TEACHER_SUPPORT_MIN: f64 = 0.75;
+
+/// Teacher quality gate on any data: median nearest-training-point distance of the teacher's
+/// samples at most this many times the training points' own
+/// ([`crate::pipeline::analyze::TeacherFit::nn_ratio`]). Deliberately loose: the `cpu` MNIST
+/// teachers, whose samples are recognisable but blurry digits, score 1.4-1.5; a teacher that
+/// failed to learn its data (the MLP manifold in R^256 at 4000 iterations) scores about 10.
+pub const TEACHER_NN_MAX: f64 = 2.0;
 
 /// Confidence level of the intervals over seeds.
 pub const LEVEL: f64 = 0.95;
@@ -119,6 +128,7 @@ struct SweepJson<'a> {
     replicate_axis: &'a str,
     level: f64,
     teacher_support_min: f64,
+    teacher_nn_max: f64,
     missing_points: Vec<String>,
     rows: &'a [Row],
     cells: &'a [Cell],
@@ -160,6 +170,7 @@ pub fn gather(
             replicate_axis: &sweep.replicate_axis,
             level: LEVEL,
             teacher_support_min: TEACHER_SUPPORT_MIN,
+            teacher_nn_max: TEACHER_NN_MAX,
             missing_points: missing.clone(),
             rows: &rows,
             cells: &cells,
@@ -205,8 +216,10 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             s.teacher_fine.fraction_projected_on_support
                 / s.data.fraction_projected_on_support.max(1e-12)
         });
-        let counts =
-            m.fit.converged && teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN);
+        let teacher_nn_ratio = m.teacher_fit.as_ref().and_then(|t| t.nn_ratio);
+        let counts = m.fit.converged
+            && teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN)
+            && teacher_nn_ratio.is_none_or(|r| r <= TEACHER_NN_MAX);
         rows.push(Row {
             point: p.id.clone(),
             coords: p.coords.clone(),
@@ -226,7 +239,7 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             teacher_support_ratio,
             teacher_projected_support_ratio,
             teacher_fit_ratio: m.teacher_fit.as_ref().map(|t| t.ratio),
-            teacher_nn_ratio: m.teacher_fit.as_ref().and_then(|t| t.nn_ratio),
+            teacher_nn_ratio,
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
             diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
             spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
@@ -701,7 +714,7 @@ fn markdown(
         .collect();
     let _ = writeln!(
         md,
-        "Experiment `{}`; axes {}; {} point(s) finished, {} missing. Intervals: mean and {:.0}% Student-t interval over the `{}` axis (run-to-run variation). A point counts only when its student converged (distribution fit) and, on toy data, its teacher's `Phi_32` samples land on the support at least {TEACHER_SUPPORT_MIN} times as often as the data; cells with no counting point are summarised over all seeds and drawn hollow.\n",
+        "Experiment `{}`; axes {}; {} point(s) finished, {} missing. Intervals: mean and {:.0}% Student-t interval over the `{}` axis (run-to-run variation). A point counts only when its student converged (distribution fit) and its teacher learned the data: on toy data its `Phi_32` samples land on the support at least {TEACHER_SUPPORT_MIN} times as often as the data, and on any data its samples lie at most {TEACHER_NN_MAX} times as far from their nearest training point as training points from each other; cells with no counting point are summarised over all seeds and drawn hollow.\n",
         sweep.experiment.display(),
         axes.join(", "),
         rows.iter()
@@ -770,7 +783,7 @@ fn markdown(
         for r in not_counted {
             let _ = writeln!(
                 md,
-                "- `{}` (teacher {} it): fit {} (gap left {:.2}){}",
+                "- `{}` (teacher {} it): fit {} (gap left {:.2}){}{}",
                 r.point,
                 r.snapshot,
                 r.fit_status,
@@ -779,6 +792,14 @@ fn markdown(
                     ", teacher support ratio {t:.2}{}",
                     if t < TEACHER_SUPPORT_MIN {
                         " (teacher did not learn the data)"
+                    } else {
+                        ""
+                    }
+                )),
+                r.teacher_nn_ratio.map_or(String::new(), |t| format!(
+                    ", teacher NN distance ratio {t:.2}{}",
+                    if t > TEACHER_NN_MAX {
+                        " (teacher samples off the data)"
                     } else {
                         ""
                     }
