@@ -5,9 +5,9 @@
 //! A point counts only when its student converged (the distribution-fit verdict of the
 //! pipeline) and its teacher learned the data: on toy data the teacher's fine samples `Phi_32`
 //! land on the support at least [`TEACHER_SUPPORT_MIN`] times as often as the training data
-//! itself, and on any data its samples lie at most [`TEACHER_NN_MAX`] times as far from their
-//! nearest training point as training points lie from each other. Points that do not count
-//! are listed and drawn hollow, never averaged in.
+//! itself, and on any data the sliced W2 distance of its samples to the training data is at
+//! most [`TEACHER_FIT_MAX`] times the data's own sampling floor. Points that do not count are
+//! listed and drawn hollow, never averaged in.
 
 use anyhow::{Context, Result};
 use dmd_analysis::{ReplicateSummary, replicate_summary};
@@ -26,12 +26,14 @@ use crate::pipeline::analyze::StudentMetrics;
 /// on_support(data)`.
 pub const TEACHER_SUPPORT_MIN: f64 = 0.75;
 
-/// Teacher quality gate on any data: median nearest-training-point distance of the teacher's
-/// samples at most this many times the training points' own
-/// ([`crate::pipeline::analyze::TeacherFit::nn_ratio`]). Deliberately loose: the `cpu` MNIST
-/// teachers, whose samples are recognisable but blurry digits, score 1.4-1.5; a teacher that
-/// failed to learn its data (the MLP manifold in R^256 at 4000 iterations) scores about 10.
-pub const TEACHER_NN_MAX: f64 = 2.0;
+/// Teacher quality gate on any data: `SW2(Phi_fine, data)` at most this many times the floor
+/// `SW2(data, data')` ([`crate::pipeline::analyze::TeacherFit::ratio`]). Learnt teachers score
+/// 1.0-1.6 in our `cpu` runs (MNIST 1.2-1.6, the image manifolds 1.0-1.6, the vector manifold
+/// up to D = 64 1.1-2.0); the MLP in R^256 that failed to learn the vector manifold scores
+/// 6-9. The nearest-neighbour precision ratio is reported beside it but not gated on: it grows
+/// with the data's density (60,000 points on a 2-D manifold sit so close together that a
+/// teacher a small absolute distance off the manifold scores 6).
+pub const TEACHER_FIT_MAX: f64 = 2.0;
 
 /// Confidence level of the intervals over seeds.
 pub const LEVEL: f64 = 0.95;
@@ -128,7 +130,7 @@ struct SweepJson<'a> {
     replicate_axis: &'a str,
     level: f64,
     teacher_support_min: f64,
-    teacher_nn_max: f64,
+    teacher_fit_max: f64,
     missing_points: Vec<String>,
     rows: &'a [Row],
     cells: &'a [Cell],
@@ -170,7 +172,7 @@ pub fn gather(
             replicate_axis: &sweep.replicate_axis,
             level: LEVEL,
             teacher_support_min: TEACHER_SUPPORT_MIN,
-            teacher_nn_max: TEACHER_NN_MAX,
+            teacher_fit_max: TEACHER_FIT_MAX,
             missing_points: missing.clone(),
             rows: &rows,
             cells: &cells,
@@ -216,10 +218,10 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             s.teacher_fine.fraction_projected_on_support
                 / s.data.fraction_projected_on_support.max(1e-12)
         });
-        let teacher_nn_ratio = m.teacher_fit.as_ref().and_then(|t| t.nn_ratio);
+        let teacher_fit_ratio = m.teacher_fit.as_ref().map(|t| t.ratio);
         let counts = m.fit.converged
             && teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN)
-            && teacher_nn_ratio.is_none_or(|r| r <= TEACHER_NN_MAX);
+            && teacher_fit_ratio.is_none_or(|r| r <= TEACHER_FIT_MAX);
         rows.push(Row {
             point: p.id.clone(),
             coords: p.coords.clone(),
@@ -238,8 +240,8 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             gap_remaining: m.fit.gap_remaining,
             teacher_support_ratio,
             teacher_projected_support_ratio,
-            teacher_fit_ratio: m.teacher_fit.as_ref().map(|t| t.ratio),
-            teacher_nn_ratio,
+            teacher_fit_ratio,
+            teacher_nn_ratio: m.teacher_fit.as_ref().and_then(|t| t.nn_ratio),
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
             diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
             spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
@@ -714,7 +716,7 @@ fn markdown(
         .collect();
     let _ = writeln!(
         md,
-        "Experiment `{}`; axes {}; {} point(s) finished, {} missing. Intervals: mean and {:.0}% Student-t interval over the `{}` axis (run-to-run variation). A point counts only when its student converged (distribution fit) and its teacher learned the data: on toy data its `Phi_32` samples land on the support at least {TEACHER_SUPPORT_MIN} times as often as the data, and on any data its samples lie at most {TEACHER_NN_MAX} times as far from their nearest training point as training points from each other; cells with no counting point are summarised over all seeds and drawn hollow.\n",
+        "Experiment `{}`; axes {}; {} point(s) finished, {} missing. Intervals: mean and {:.0}% Student-t interval over the `{}` axis (run-to-run variation). A point counts only when its student converged (distribution fit) and its teacher learned the data: on toy data its `Phi_32` samples land on the support at least {TEACHER_SUPPORT_MIN} times as often as the data, and on any data the sliced W2 distance of its samples to the training data is at most {TEACHER_FIT_MAX} times the data's own floor (two disjoint training subsets); cells with no counting point are summarised over all seeds and drawn hollow.\n",
         sweep.experiment.display(),
         axes.join(", "),
         rows.iter()
@@ -796,10 +798,10 @@ fn markdown(
                         ""
                     }
                 )),
-                r.teacher_nn_ratio.map_or(String::new(), |t| format!(
-                    ", teacher NN distance ratio {t:.2}{}",
-                    if t > TEACHER_NN_MAX {
-                        " (teacher samples off the data)"
+                r.teacher_fit_ratio.map_or(String::new(), |t| format!(
+                    ", teacher SW2 to the data {t:.2}x the floor{}",
+                    if t > TEACHER_FIT_MAX {
+                        " (teacher did not learn the data)"
                     } else {
                         ""
                     }
