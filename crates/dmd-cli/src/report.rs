@@ -136,6 +136,7 @@ fn sweeps_section(md: &mut String, out: &Path) -> Result<()> {
         md,
         "## Sweeps (beyond the paper)\n\nMeans with 95% Student-t intervals over seeds; hollow points did not converge and are not averaged in.\n"
     )?;
+    let mut all = Vec::new();
     for dir in dirs {
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
             dir.join("sweep.json"),
@@ -175,7 +176,126 @@ fn sweeps_section(md: &mut String, out: &Path) -> Result<()> {
                 )?;
             }
         }
+        all.push((name, v));
     }
+    phase_diagram(md, out, &all)
+}
+
+/// The phase diagram across sweeps: the copy score of every point whose data have a known
+/// intrinsic dimension `k`, against the ratio `D / k` of ambient to intrinsic dimension (the
+/// room the data leave around themselves), one series per dimension sweep (sweeps whose points
+/// all share one `D / k`, e.g. method comparisons, are left out), counted points filled. Cells
+/// where no teacher learnt the data are listed, not drawn.
+fn phase_diagram(
+    md: &mut String,
+    out: &Path,
+    sweeps: &[(String, serde_json::Value)],
+) -> Result<()> {
+    use dmd_figures::{Axes, BandOptions, BandPoint, BandSeries, band_plot, save_png};
+    let mut series = Vec::new();
+    let mut lines = Vec::new();
+    for (name, v) in sweeps {
+        use crate::sweep::table::{TEACHER_FIT_MAX, TEACHER_SUPPORT_MIN};
+        // (D / k) -> (ratio, counted copy scores, all copy scores, any teacher learnt the data)
+        let mut cells: BTreeMap<u64, (f64, Vec<f64>, Vec<f64>, bool)> = BTreeMap::new();
+        for r in v["rows"].as_array().into_iter().flatten() {
+            let (Some(d), Some(k), Some(c)) = (
+                r["ambient_dim"].as_u64(),
+                r["intrinsic_dim"].as_u64(),
+                r["copy_score"].as_f64(),
+            ) else {
+                continue;
+            };
+            if k == 0 {
+                continue;
+            }
+            let ratio = d as f64 / k as f64;
+            let teacher_ok = r["teacher_fit_ratio"]
+                .as_f64()
+                .is_none_or(|t| t <= TEACHER_FIT_MAX)
+                && r["teacher_support_ratio"]
+                    .as_f64()
+                    .is_none_or(|t| t >= TEACHER_SUPPORT_MIN);
+            let e = cells.entry((ratio * 1000.0).round() as u64).or_insert((
+                ratio,
+                Vec::new(),
+                Vec::new(),
+                false,
+            ));
+            e.2.push(c);
+            e.3 |= teacher_ok;
+            if r["counts"].as_bool() == Some(true) {
+                e.1.push(c);
+            }
+        }
+        if cells.len() < 2 {
+            continue;
+        }
+        let mut points = Vec::new();
+        for (ratio, counted, every, teacher_ok) in cells.values() {
+            let use_rows = if counted.is_empty() { every } else { counted };
+            let Some(s) = dmd_analysis::replicate_summary(use_rows, 0.95) else {
+                continue;
+            };
+            let (lo, hi) = if s.n > 1 {
+                (s.lower, s.upper)
+            } else {
+                (s.mean, s.mean)
+            };
+            if *teacher_ok {
+                points.push(BandPoint {
+                    x: *ratio,
+                    y: s.mean,
+                    lo,
+                    hi,
+                    valid: !counted.is_empty(),
+                });
+            }
+            lines.push(format!(
+                "| {name} | {ratio:.3} | {} / {} | {:.3}{} |",
+                counted.len(),
+                every.len(),
+                s.mean,
+                if *teacher_ok {
+                    ""
+                } else {
+                    " (no teacher learnt the data; not drawn)"
+                }
+            ));
+        }
+        if !points.is_empty() {
+            series.push(BandSeries {
+                label: name.clone(),
+                points,
+            });
+        }
+    }
+    if series.is_empty() {
+        return Ok(());
+    }
+    let img = band_plot(
+        &series,
+        &Axes::new(
+            "copy score against D / k (ambient over intrinsic dimension), all sweeps",
+            "D / k",
+            "copy score vs Phi_K (1 = copy, 0 = random pairing)",
+        ),
+        &BandOptions {
+            log_x: true,
+            reference: Some((0.5, "copy score 0.5".into())),
+            x_labels: None,
+        },
+    )?;
+    let file = out.join("sweeps").join("phase-diagram.png");
+    save_png(&img, &file)?;
+    writeln!(
+        md,
+        "### Phase diagram: copying against the room around the data\n\nEvery sweep point whose data have an intrinsic dimension known by construction (chessboard k = 2, MLP manifold k = latent_dim), placed at D / k; mean copy score over the counted seeds with its 95% interval (hollow: no seed counts, mean over all).\n\n![phase diagram](sweeps/phase-diagram.png)\n\n| sweep | D / k | counted / seeds | copy score |\n|---|---|---|---|"
+    )?;
+    for l in lines {
+        writeln!(md, "{l}")?;
+    }
+    writeln!(md)?;
     Ok(())
 }
 
@@ -528,4 +648,60 @@ fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
     }
     writeln!(md)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(d: u64, k: u64, copy: f64, counts: bool, teacher_fit: f64) -> serde_json::Value {
+        json!({
+            "ambient_dim": d,
+            "intrinsic_dim": k,
+            "copy_score": copy,
+            "counts": counts,
+            "teacher_fit_ratio": teacher_fit,
+            "teacher_support_ratio": null,
+        })
+    }
+
+    #[test]
+    fn phase_diagram_places_dimension_sweeps_at_d_over_k() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sweeps")).unwrap();
+        let sweeps = vec![
+            (
+                "dims".to_string(),
+                json!({ "rows": [
+                    row(4, 4, 0.2, false, 1.5),
+                    row(16, 4, 0.9, true, 1.3),
+                    row(16, 4, 0.7, true, 1.3),
+                    row(256, 4, 0.99, false, 8.0),
+                ]}),
+            ),
+            // One D / k only (a method comparison): not a dimension sweep.
+            (
+                "methods".to_string(),
+                json!({ "rows": [row(256, 4, 0.7, true, 1.2), row(256, 4, 0.8, true, 1.2)] }),
+            ),
+        ];
+        let mut md = String::new();
+        phase_diagram(&mut md, dir.path(), &sweeps).unwrap();
+        assert!(dir.path().join("sweeps/phase-diagram.png").is_file());
+        assert!(md.contains("| dims | 1.000 | 0 / 1 | 0.200 |"), "{md}");
+        // Counted seeds only, averaged: (0.9 + 0.7) / 2.
+        assert!(md.contains("| dims | 4.000 | 2 / 2 | 0.800 |"), "{md}");
+        assert!(
+            md.contains(
+                "| dims | 64.000 | 0 / 1 | 0.990 (no teacher learnt the data; not drawn) |"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("| methods |"), "{md}");
+        // Nothing to draw: no section.
+        let mut empty = String::new();
+        phase_diagram(&mut empty, dir.path(), &sweeps[1..]).unwrap();
+        assert!(empty.is_empty());
+    }
 }

@@ -131,6 +131,18 @@ impl DatasetSpec {
         shape.iter().product()
     }
 
+    /// Intrinsic dimension `k` of the data, where it is known by construction: 2 for the
+    /// chessboard (uniform on squares of a plane, whatever the embedding), `latent_dim` for the
+    /// MLP-manifold; `None` for the others (moons are noisy arcs, the mixture's components
+    /// have their own widths, MNIST's dimension is an estimate, not a parameter).
+    pub fn intrinsic_dim(&self) -> Option<usize> {
+        match self {
+            DatasetSpec::Chessboard(_) => Some(2),
+            DatasetSpec::MlpManifold(d) => Some(d.latent_dim),
+            _ => None,
+        }
+    }
+
     /// Number of label classes, if the dataset has labels.
     pub fn num_classes(&self) -> Option<usize> {
         match self {

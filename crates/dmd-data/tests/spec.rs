@@ -169,3 +169,22 @@ fn generate_through_the_spec() {
     assert!(bad.validate().is_err());
     assert!(bad.generate(Some(3), 0).is_err());
 }
+
+#[test]
+fn ambient_and_intrinsic_dimensions() {
+    let v =
+        parse("name = \"mlp_manifold\"\nlatent_dim = 4\nvector_dim = 32\nstripes = false").unwrap();
+    assert_eq!((v.dim(), v.intrinsic_dim()), (32, Some(4)));
+    assert_eq!(v.sample_shape(), vec![32]);
+    let img = parse("name = \"mlp_manifold\"\nlatent_dim = 8\nimage_size = 16").unwrap();
+    assert_eq!((img.dim(), img.intrinsic_dim()), (256, Some(8)));
+    let c = parse("name = \"chessboard\"\nambient_dim = 64").unwrap();
+    assert_eq!((c.dim(), c.intrinsic_dim()), (64, Some(2)));
+    assert_eq!(parse("name = \"moons\"").unwrap().intrinsic_dim(), None);
+    // Vectors cannot carry stripes.
+    let bad = parse("name = \"mlp_manifold\"\nvector_dim = 32").unwrap();
+    assert!(matches!(
+        bad.validate(),
+        Err(DataError::InvalidParameter { .. })
+    ));
+}

@@ -47,6 +47,11 @@ pub struct Row {
     pub coords: Vec<(String, String)>,
     /// Teacher snapshot the student was distilled from.
     pub snapshot: u64,
+    /// Ambient dimension `D` of the point's data (flattened sample size).
+    pub ambient_dim: usize,
+    /// Intrinsic dimension `k` of the point's data, where known by construction
+    /// ([`dmd_data::DatasetSpec::intrinsic_dim`]).
+    pub intrinsic_dim: Option<usize>,
     /// `Delta_E(Phi_K, G)`.
     pub delta_e: f64,
     /// Its bootstrap interval over samples (lower, upper).
@@ -150,7 +155,7 @@ pub fn gather(
     let mut missing = Vec::new();
     for (p, cfg) in points.iter().zip(configs) {
         let dir = out.join("points").join(&p.id).join(&cfg.name);
-        match read_point(p, &dir)? {
+        match read_point(p, cfg, &dir)? {
             Some(r) => rows.extend(r),
             None => missing.push(p.id.clone()),
         }
@@ -194,7 +199,7 @@ pub fn gather(
 }
 
 /// The rows of one point, `None` when it has not finished.
-fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
+fn read_point(p: &Point, cfg: &ExperimentConfig, dir: &Path) -> Result<Option<Vec<Row>>> {
     let summary_path = dir.join("summary.json");
     let Ok(text) = std::fs::read_to_string(&summary_path) else {
         return Ok(None);
@@ -226,6 +231,8 @@ fn read_point(p: &Point, dir: &Path) -> Result<Option<Vec<Row>>> {
             point: p.id.clone(),
             coords: p.coords.clone(),
             snapshot: s.snapshot,
+            ambient_dim: cfg.data.dim(),
+            intrinsic_dim: cfg.data.intrinsic_dim(),
             delta_e: pairing.student.delta_e,
             delta_e_bootstrap: pairing
                 .student
