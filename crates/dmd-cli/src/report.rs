@@ -194,6 +194,8 @@ fn phase_diagram(
     use dmd_figures::{Axes, BandOptions, BandPoint, BandSeries, band_plot, save_png};
     let mut series = Vec::new();
     let mut lines = Vec::new();
+    // (D / k, mean copy score over counted seeds) of drawn cells with counted seeds.
+    let mut counted_cells: Vec<(f64, f64)> = Vec::new();
     for (name, v) in sweeps {
         use crate::sweep::table::{TEACHER_FIT_MAX, TEACHER_SUPPORT_MIN};
         // (D / k) -> (ratio, counted copy scores, all copy scores, any teacher learnt the data)
@@ -242,6 +244,9 @@ fn phase_diagram(
             } else {
                 (s.mean, s.mean)
             };
+            if *teacher_ok && !counted.is_empty() {
+                counted_cells.push((*ratio, s.mean));
+            }
             if *teacher_ok {
                 points.push(BandPoint {
                     x: *ratio,
@@ -295,8 +300,51 @@ fn phase_diagram(
     for l in lines {
         writeln!(md, "{l}")?;
     }
-    writeln!(md)?;
+    writeln!(md, "\n{}\n", read_phase_diagram(&counted_cells))?;
     Ok(())
+}
+
+/// What the counted cells of the phase diagram say about the geometric-freedom conjecture
+/// (copying needs room around the data: it should grow with `D / k`), from `(D / k, mean copy
+/// score)` pairs: copying is a copy score of at least 0.9, remapping below 0.5.
+fn read_phase_diagram(cells: &[(f64, f64)]) -> String {
+    let list = |f: &dyn Fn(f64) -> bool| {
+        let mut v: Vec<f64> = cells.iter().filter(|c| f(c.1)).map(|c| c.0).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter()
+                .map(|x| format!("{x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let copy: Vec<f64> = cells.iter().filter(|c| c.1 >= 0.9).map(|c| c.0).collect();
+    let remap: Vec<f64> = cells.iter().filter(|c| c.1 < 0.5).map(|c| c.0).collect();
+    let verdict = if copy.is_empty() || remap.is_empty() {
+        format!(
+            "With no counted {} cell, the counted points alone cannot place the transition: the conjecture is not tested by them (uncounted points are in each sweep's table).",
+            if remap.is_empty() {
+                "remapping"
+            } else {
+                "copying"
+            }
+        )
+    } else if remap.iter().cloned().fold(f64::MIN, f64::max)
+        < copy.iter().cloned().fold(f64::MAX, f64::min)
+    {
+        "Every counted remapping cell lies at a smaller D / k than every counted copying cell: consistent with the geometric-freedom conjecture (copying needs room around the data).".to_string()
+    } else {
+        "Some counted remapping cell lies at a larger D / k than a counted copying cell: D / k alone does not decide copying in these data.".to_string()
+    };
+    format!(
+        "Reading (cells with counted seeds; one or two seeds give wide intervals): copying (copy score >= 0.9) at D / k = {}; remapping (< 0.5) at D / k = {}; in between at D / k = {}. {verdict}",
+        list(&|c| c >= 0.9),
+        list(&|c| c < 0.5),
+        list(&|c| (0.5..0.9).contains(&c)),
+    )
 }
 
 /// One row of the claims table.
@@ -667,6 +715,23 @@ mod tests {
     }
 
     #[test]
+    fn phase_diagram_reading_orders_remapping_below_copying() {
+        let r = read_phase_diagram(&[(1.0, 0.2), (4.0, 0.95), (2.0, 0.6)]);
+        assert!(
+            r.contains("copying (copy score >= 0.9) at D / k = 4;"),
+            "{r}"
+        );
+        assert!(r.contains("remapping (< 0.5) at D / k = 1;"), "{r}");
+        assert!(r.contains("in between at D / k = 2."), "{r}");
+        assert!(
+            r.contains("consistent with the geometric-freedom conjecture"),
+            "{r}"
+        );
+        let r = read_phase_diagram(&[(8.0, 0.2), (4.0, 0.95)]);
+        assert!(r.contains("D / k alone does not decide"), "{r}");
+    }
+
+    #[test]
     fn phase_diagram_places_dimension_sweeps_at_d_over_k() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("sweeps")).unwrap();
@@ -699,6 +764,12 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("| methods |"), "{md}");
+        assert!(
+            md.contains("copying (copy score >= 0.9) at D / k = none;"),
+            "{md}"
+        );
+        assert!(md.contains("in between at D / k = 4."), "{md}");
+        assert!(md.contains("the conjecture is not tested"), "{md}");
         // Nothing to draw: no section.
         let mut empty = String::new();
         phase_diagram(&mut empty, dir.path(), &sweeps[1..]).unwrap();
