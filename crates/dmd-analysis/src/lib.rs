@@ -72,4 +72,4 @@ pub use nn::{
 };
 pub use pairing::{DeltaEEstimate, PairingReport, PairingSets, delta_e, permute_rows};
 pub use pca::{Pca, TripletProjection};
-pub use replicates::{ReplicateSummary, replicate_summary, student_t_quantile};
+pub use replicates::{ReplicateSummary, median, replicate_summary, student_t_quantile};

@@ -62,7 +62,7 @@ impl MemorisationSummary {
                 reason: format!("the memorisation threshold must be in (0, 1], got {threshold}"),
             });
         }
-        let mut r = memorisation_ratios(nn);
+        let r = memorisation_ratios(nn);
         if r.is_empty() {
             return Err(AnalysisError::TooFewSamples {
                 what: "MemorisationSummary",
@@ -71,19 +71,14 @@ impl MemorisationSummary {
             });
         }
         let fraction = memorised_fraction(&r, threshold);
-        r.sort_by(f64::total_cmp);
         let n = r.len();
-        let median = if n % 2 == 1 {
-            r[n / 2]
-        } else {
-            0.5 * (r[n / 2 - 1] + r[n / 2])
-        };
+        let median_ratio = crate::replicates::median(&r).unwrap_or(f64::NAN);
         Ok(Self {
             n,
             threshold,
             memorised_fraction: fraction,
-            min_ratio: r[0],
-            median_ratio: median,
+            min_ratio: r.iter().cloned().fold(f64::INFINITY, f64::min),
+            median_ratio,
             mean_ratio: r.iter().sum::<f64>() / n as f64,
             mean_distance_to_train: nn.mean_distance.iter().sum::<f64>() / n as f64,
         })

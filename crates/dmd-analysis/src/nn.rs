@@ -68,6 +68,20 @@ pub struct NeighbourResult {
     pub mean_distance: Vec<f64>,
 }
 
+impl NeighbourResult {
+    /// Splits off the results of queries `at..` (like [`Vec::split_off`]), so that one search
+    /// over the training set can answer two stacked query sets.
+    pub fn split_off(&mut self, at: usize) -> NeighbourResult {
+        NeighbourResult {
+            nearest: self.nearest.split_off(at),
+            second: self.second.split_off(at),
+            d1: self.d1.split_off(at),
+            d2: self.d2.split_off(at),
+            mean_distance: self.mean_distance.split_off(at),
+        }
+    }
+}
+
 /// Running list of the best candidates (ascending squared distance).
 #[derive(Clone, Copy)]
 struct TopK {

@@ -74,6 +74,22 @@ pub fn replicate_summary(values: &[f64], level: f64) -> Option<ReplicateSummary>
     })
 }
 
+/// Median of `values` (the mean of the two middle values for an even count); `None` when empty
+/// or when a value is NaN.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +122,13 @@ mod tests {
         let one = replicate_summary(&[5.0], 0.95).unwrap();
         assert_eq!((one.lower, one.upper, one.sd), (5.0, 5.0, 0.0));
         assert!(replicate_summary(&[f64::NAN], 0.95).is_none());
+    }
+
+    #[test]
+    fn median_of_odd_even_and_bad_input() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[1.0, f64::NAN]), None);
     }
 }

@@ -12,6 +12,22 @@ fn gaussian(n: usize, d: usize, seed: u64) -> Array2<f32> {
 }
 
 #[test]
+fn stacked_queries_split_into_the_separate_searches() {
+    let (a, b, x) = (gaussian(9, 6, 40), gaussian(5, 6, 41), gaussian(80, 6, 42));
+    let cfg = NnConfig::default();
+    let stacked = ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).unwrap();
+    let mut both = nearest_neighbours(stacked.view(), x.view(), &cfg).unwrap();
+    let tail = both.split_off(9);
+    let (na, nb) = (
+        nearest_neighbours(a.view(), x.view(), &cfg).unwrap(),
+        nearest_neighbours(b.view(), x.view(), &cfg).unwrap(),
+    );
+    assert_eq!((both.nearest, both.second), (na.nearest, na.second));
+    assert_eq!((tail.nearest, tail.second), (nb.nearest, nb.second));
+    assert_eq!(tail.d1.len(), 5);
+}
+
+#[test]
 fn nn_search_equals_brute_force() {
     for (nq, nt, d, seed) in [(37, 501, 19, 1), (5, 2, 3, 2), (130, 700, 64, 3)] {
         let q = gaussian(nq, d, seed);

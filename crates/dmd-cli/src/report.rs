@@ -197,7 +197,6 @@ fn phase_diagram(
     // (D / k, mean copy score over counted seeds) of drawn cells with counted seeds.
     let mut counted_cells: Vec<(f64, f64)> = Vec::new();
     for (name, v) in sweeps {
-        use crate::sweep::table::{TEACHER_FIT_MAX, TEACHER_SUPPORT_MIN};
         // (D / k) -> (ratio, counted copy scores, all copy scores, any teacher learnt the data)
         let mut cells: BTreeMap<u64, (f64, Vec<f64>, Vec<f64>, bool)> = BTreeMap::new();
         for r in v["rows"].as_array().into_iter().flatten() {
@@ -212,12 +211,7 @@ fn phase_diagram(
                 continue;
             }
             let ratio = d as f64 / k as f64;
-            let teacher_ok = r["teacher_fit_ratio"]
-                .as_f64()
-                .is_none_or(|t| t <= TEACHER_FIT_MAX)
-                && r["teacher_support_ratio"]
-                    .as_f64()
-                    .is_none_or(|t| t >= TEACHER_SUPPORT_MIN);
+            let teacher_ok = r["teacher_ok"].as_bool() == Some(true);
             let e = cells.entry((ratio * 1000.0).round() as u64).or_insert((
                 ratio,
                 Vec::new(),
@@ -709,8 +703,7 @@ mod tests {
             "intrinsic_dim": k,
             "copy_score": copy,
             "counts": counts,
-            "teacher_fit_ratio": teacher_fit,
-            "teacher_support_ratio": null,
+            "teacher_ok": teacher_fit <= crate::sweep::table::TEACHER_FIT_MAX,
         })
     }
 

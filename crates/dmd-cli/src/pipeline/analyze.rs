@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use dmd_analysis::{
     BootstrapConfig, CorrelationReport, DeltaEEstimate, DisplacementPairs, DisplacementSummary,
     DiversityReport, FrechetReport, MemorisationSummary, NnConfig, PairingReport, PairingSets, Pca,
-    PcaSummary, RunMetrics, SlicedW2Report, nearest_neighbours, sliced_wasserstein2,
+    PcaSummary, RunMetrics, SlicedW2Report, median, nearest_neighbours, sliced_wasserstein2,
 };
 use dmd_data::SupportReport;
 use dmd_train::TrainData;
@@ -108,17 +108,21 @@ pub struct TeacherFit {
     /// Rows per set `m` (`min(N, training rows / 2)`).
     pub m: usize,
     /// Median nearest-training-point distance of `Phi_K` samples over that of training points
-    /// (self excluded); filled in by [`analyze`] from the memorisation search.
+    /// (self excluded).
     #[serde(default)]
     pub nn_ratio: Option<f64>,
 }
 
 impl TeacherFit {
     /// Measures the teacher's samples `phi_fine` against the training rows `x`, with the
-    /// directions of `n_directions` and `seed`; `None` when there are fewer than 4 rows.
+    /// directions of `n_directions` and `seed`; `teacher_nearest` are the nearest-training-point
+    /// distances of teacher samples and `data_nearest_other` those of training rows to their
+    /// nearest *other* training row. `None` when there are fewer than 4 training rows.
     pub fn new(
         phi_fine: ArrayView2<f32>,
         x: ArrayView2<f32>,
+        teacher_nearest: &[f64],
+        data_nearest_other: &[f64],
         n_directions: usize,
         seed: u64,
     ) -> Result<Option<Self>> {
@@ -135,7 +139,9 @@ impl TeacherFit {
             sw2_data_floor,
             ratio: sw2_teacher_data / sw2_data_floor.max(f64::MIN_POSITIVE),
             m,
-            nn_ratio: None,
+            nn_ratio: median(teacher_nearest)
+                .zip(median(data_nearest_other))
+                .map(|(t, d)| t / d.max(f64::MIN_POSITIVE)),
         }))
     }
 }
@@ -199,7 +205,8 @@ impl StudentMetrics {
 /// Version of the measurements themselves: bumped when a change to `dmd-analysis` alters the
 /// numbers computed from the same samples, so that stored `metrics.json` files are recomputed.
 /// 2: `Delta_E` bootstrap intervals re-centred on the estimate; the teacher's fit to the data.
-pub const ANALYSIS_VERSION: u32 = 2;
+/// 3: the teacher's nearest-neighbour ratio uses the true median (mean of the middle two).
+pub const ANALYSIS_VERSION: u32 = 3;
 
 /// The [`StudentMetrics::inputs`] key of a student's measurements.
 pub fn inputs_key(
@@ -344,11 +351,16 @@ pub fn analyze(
         "nearest training neighbours of the teacher samples"
     );
     let n_mem = e.n_memorisation.min(n);
-    let nn = nearest_neighbours(
-        phi_k.slice(s![..n_mem, ..]),
-        data.x.view(),
-        &NnConfig::default(),
+    // One pass over the training set answers both the teacher samples (memorisation) and as
+    // many training rows (their distance to the nearest *other* row is their second
+    // neighbour: the first is themselves), for the teacher's precision in `TeacherFit`.
+    let n_own = n_mem.min(data.x.nrows());
+    let queries = ndarray::concatenate(
+        ndarray::Axis(0),
+        &[phi_k.slice(s![..n_mem, ..]), data.x.slice(s![..n_own, ..])],
     )?;
+    let mut nn = nearest_neighbours(queries.view(), data.x.view(), &NnConfig::default())?;
+    let own = nn.split_off(n_mem);
     let memorisation = MemorisationSummary::from_neighbours(&nn, e.memorisation_threshold)?;
     let delta = pairs.delta();
     let displacement = DisplacementSummary {
@@ -377,26 +389,14 @@ pub fn analyze(
         None => None,
     };
 
-    let mut teacher_fit =
-        TeacherFit::new(phi_fine.view(), data.x.view(), e.sw_projections, e.seed)?;
-    if let Some(t) = teacher_fit.as_mut() {
-        // Training points' distance to their nearest other training point: the second
-        // neighbour of a training row queried against its own set (the first is itself).
-        let m = n_mem.min(data.x.nrows());
-        let own = nearest_neighbours(
-            data.x.slice(s![..m, ..]),
-            data.x.view(),
-            &NnConfig::default(),
-        )?;
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        if m > 0 && data.x.nrows() > 1 {
-            t.nn_ratio = Some(median(&nn.d1) / median(&own.d2).max(f64::MIN_POSITIVE));
-        }
-    }
+    let teacher_fit = TeacherFit::new(
+        phi_fine.view(),
+        data.x.view(),
+        &nn.d1,
+        &own.d2,
+        e.sw_projections,
+        e.seed,
+    )?;
 
     let metrics = StudentMetrics {
         experiment: cfg.name.clone(),

@@ -80,6 +80,9 @@ pub struct Row {
     /// Teacher precision: median nearest-training-point distance of its samples over the
     /// training points' own ([`crate::pipeline::analyze::TeacherFit::nn_ratio`]).
     pub teacher_nn_ratio: Option<f64>,
+    /// Whether the teacher passes the quality gates (support on toy data, sliced-W2 fit on any
+    /// data; see the module docs).
+    pub teacher_ok: bool,
     /// Student diversity `1 - mean pairwise cosine` (DP-DMD Eq. 9, pixel features centred on
     /// the teacher mean).
     pub diversity: Option<f64>,
@@ -224,8 +227,7 @@ fn read_point(p: &Point, cfg: &ExperimentConfig, dir: &Path) -> Result<Option<Ve
                 / s.data.fraction_projected_on_support.max(1e-12)
         });
         let teacher_fit_ratio = m.teacher_fit.as_ref().map(|t| t.ratio);
-        let counts = m.fit.converged
-            && teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN)
+        let teacher_ok = teacher_support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN)
             && teacher_fit_ratio.is_none_or(|r| r <= TEACHER_FIT_MAX);
         rows.push(Row {
             point: p.id.clone(),
@@ -249,10 +251,11 @@ fn read_point(p: &Point, cfg: &ExperimentConfig, dir: &Path) -> Result<Option<Ve
             teacher_projected_support_ratio,
             teacher_fit_ratio,
             teacher_nn_ratio: m.teacher_fit.as_ref().and_then(|t| t.nn_ratio),
+            teacher_ok,
             diversity: m.metrics.diversity.as_ref().map(|d| d.student.cosine),
             diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
             spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
-            counts,
+            counts: m.fit.converged && teacher_ok,
         });
     }
     Ok(Some(rows))
