@@ -1,6 +1,5 @@
-//! Adds libtorch's library folder as an rpath (see `build/torch_link.rs`).
-include!("../build/torch_link.rs");
+//! Adds libtorch's library folder as an rpath (see the `dmd-torch-link` crate).
 
 fn main() {
-    link_libtorch();
+    dmd_torch_link::link_libtorch();
 }

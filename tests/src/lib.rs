@@ -1,1 +1,18 @@
-//! Cross-crate integration tests of dmd-lab live in `tests/tests/`; this library is empty.
+//! Cross-crate tests of dmd-lab live in `tests/tests/`: the study pipeline end to end on the
+//! smoke profile (`pipeline_smoke.rs`) and known answers that need several crates at once
+//! (`known_answers.rs`). This library only holds their shared helpers.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives one level below the root")
+        .to_path_buf()
+}
+
+/// A shipped experiment config, `configs/<name>.toml`.
+pub fn config(name: &str) -> PathBuf {
+    repo_root().join("configs").join(format!("{name}.toml"))
+}

@@ -36,7 +36,30 @@ pub fn libtorch() -> PathBuf {
     libtorch_target().join("torch")
 }
 
+/// The datasets folder: `$DMD_DATA`, else `$DMD_HOME/data` when `DMD_HOME` is set, else
+/// `<root>/data` (the rule of `dmd_data::paths::default_data_dir`), made absolute so child
+/// processes agree.
+pub fn data_dir() -> PathBuf {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let abs = |p: PathBuf| {
+        if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        }
+    };
+    match (var("DMD_DATA"), var("DMD_HOME")) {
+        (Some(d), _) => abs(d),
+        (None, Some(h)) => abs(h).join("data"),
+        (None, None) => root().join("data"),
+    }
+}
+
 /// The folder holding the four uncompressed MNIST IDX files.
 pub fn mnist_dir() -> PathBuf {
-    dmd_home().join("data").join("mnist")
+    data_dir().join("mnist")
 }

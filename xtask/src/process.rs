@@ -26,6 +26,7 @@ pub fn cargo(args: &[&str]) -> Command {
         .current_dir(paths::root())
         .env("LIBTORCH", paths::libtorch())
         .env("DMD_HOME", paths::dmd_home())
+        .env("DMD_DATA", paths::data_dir())
         .env("LD_LIBRARY_PATH", ld);
     cmd
 }

@@ -37,6 +37,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut cmd = std::process::Command::new(&dmd);
     cmd.current_dir(paths::root())
         .env("DMD_HOME", paths::dmd_home())
+        .env("DMD_DATA", paths::data_dir())
         .args(["reproduce", "--profile", &profile])
         .args(&forwarded);
     println!(

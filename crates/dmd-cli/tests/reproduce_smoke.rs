@@ -9,10 +9,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn mnist_present() -> bool {
-    let home = std::env::var_os("DMD_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.dmd"));
-    home.join("data/mnist/train-images.idx3-ubyte").is_file()
+    dmd_data::paths::default_mnist_dir()
+        .join("train-images.idx3-ubyte")
+        .is_file()
 }
 
 #[test]

@@ -89,12 +89,12 @@ pub fn load_mnist(dir: &Path, split: Split) -> Result<Dataset, DataError> {
 }
 
 const MNIST_SETUP_HINT: &str = "MNIST is not installed: run `cargo xtask setup` (it fetches the \
-     four IDX files into $DMD_HOME/data/mnist, default <workspace>/.dmd/data/mnist), or point \
-     `dir` / DMD_HOME at a folder holding them";
+     four IDX files into the data folder's mnist/: $DMD_DATA, else $DMD_HOME/data, else \
+     <workspace>/data), or point `dir` / DMD_DATA at a folder holding them";
 
 const FASHION_SETUP_HINT: &str = "Fashion-MNIST is not installed: run `apt-get install \
      dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or put the four IDX \
-     files in $DMD_HOME/data/fashion-mnist";
+     files in <data folder>/fashion-mnist";
 
 fn load_image_split(dir: &Path, split: Split, hint: &str) -> Result<Dataset, DataError> {
     let images_path = resolve(dir, split, "images", "idx3");
@@ -228,7 +228,7 @@ pub(crate) fn subsample(data: Dataset, n: Option<usize>, seed: u64) -> Result<Da
 pub struct Mnist {
     /// Train (60,000) or test (10,000).
     pub split: Split,
-    /// Folder with the IDX files; `None` = `$DMD_HOME/data/mnist`.
+    /// Folder with the IDX files; `None` = `<data folder>/mnist` ([`default_mnist_dir`]).
     pub dir: Option<PathBuf>,
 }
 
@@ -257,7 +257,7 @@ impl Mnist {
 pub struct FashionMnist {
     /// Train (60,000) or test (10,000).
     pub split: Split,
-    /// Folder with the IDX files; `None` = `$DMD_HOME/data/fashion-mnist` if it exists, else
+    /// Folder with the IDX files; `None` = `<data folder>/fashion-mnist` if it exists, else
     /// `/usr/share/datasets/fashion-mnist`.
     pub dir: Option<PathBuf>,
 }

@@ -305,7 +305,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
 }
 
 const NPY_MISSING_HINT: &str = "save your array there with `np.save(path, a)`, or fix `path` \
-     (relative paths are relative to $DMD_HOME/data, default <workspace>/.dmd/data)";
+     (relative paths are inside the data folder: $DMD_DATA, else $DMD_HOME/data, else \
+     <workspace>/data)";
 
 /// Reads only the header of a `.npy` file (cheap, whatever the file's size) and checks that the
 /// file is as long as the header implies.

@@ -8,85 +8,38 @@
 //! other failure is reported and the run goes on, then exits non-zero.
 
 use anyhow::{Result, bail};
-use clap::Args;
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::ExperimentConfig;
+use crate::schema::{EXPERIMENTS, ExperimentOutcome, ExperimentStatus, RunInfo};
 use crate::{jobs, store};
 
-/// The paper's experiments, in the order they start. mnist-snapshots and mnist-gan reuse
-/// mnist-uncond's teacher, so mnist-cond comes first: with two jobs at a time the two MNIST
-/// teachers train side by side.
-pub const EXPERIMENTS: [&str; 9] = [
-    "chessboard-r4",
-    "moons-r4",
-    "gmm32-r4",
-    "mlp-manifold-cond",
-    "mnist-uncond",
-    "mnist-cond",
-    "mnist-snapshots",
-    "mnist-gan",
-    "imagenet64",
-];
-
-/// Arguments of `dmd reproduce`.
-#[derive(Debug, Args)]
-pub struct ReproduceArgs {
+/// What `dmd reproduce` runs (the command line's arguments).
+#[derive(Debug, Clone)]
+pub struct ReproduceOptions {
     /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
-    #[arg(long)]
     pub profile: Option<String>,
     /// Run only these experiments (names as in configs/, repeatable).
-    #[arg(long, num_args = 1..)]
     pub only: Vec<String>,
     /// Folder holding the experiment configs.
-    #[arg(long, default_value = "configs")]
     pub configs: PathBuf,
     /// Results folder.
-    #[arg(long, default_value = "results")]
     pub out: PathBuf,
     /// Folder of the content-addressed stage outputs.
-    #[arg(long, default_value = "runs/stages")]
     pub runs: PathBuf,
     /// Experiments run at once, each a child process with its share of the cores (default:
     /// 1 with a CUDA GPU, else 2).
-    #[arg(long)]
     pub jobs: Option<usize>,
 }
 
-/// How one experiment of a reproduce run ended.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExperimentStatus {
-    /// Experiment name.
-    pub name: String,
-    /// `done`, `not run` or `failed`.
-    pub status: String,
-    /// Why, when not done.
-    pub message: Option<String>,
-    /// Wall time in this invocation, seconds.
-    pub wall_s: f64,
-}
-
-/// Facts about the run written to `results/run_info.json` for the report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunInfo {
-    /// Profile name.
-    pub profile: String,
-    /// CPU model and core count, GPU if any.
-    pub hardware: String,
-    /// `git rev-parse HEAD` of the checkout (with `-dirty` when modified).
-    pub commit: String,
-    /// Total wall time of this invocation, seconds.
-    pub wall_s: f64,
-    /// Per-experiment outcome.
-    pub experiments: Vec<ExperimentStatus>,
-}
-
 /// Runs the experiments, writes `run_info.json` and the report.
-pub fn run(a: ReproduceArgs) -> Result<()> {
+pub fn run(a: ReproduceOptions) -> Result<()> {
     let start = Instant::now();
-    let profile = a.profile.clone().unwrap_or_else(crate::default_profile);
+    let profile = a
+        .profile
+        .clone()
+        .unwrap_or_else(crate::config::default_profile);
     for name in &a.only {
         if !EXPERIMENTS.contains(&name.as_str()) {
             return Err(crate::config::ConfigError::Key {
@@ -140,13 +93,13 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
         .into_iter()
         .map(|o| {
             let (status, message) = match o.status {
-                jobs::JobStatus::Done => ("done", None),
-                jobs::JobStatus::NotRun(m) => ("not run", Some(m)),
-                jobs::JobStatus::Failed(m) => ("failed", Some(m)),
+                jobs::JobStatus::Done => (ExperimentOutcome::Done, None),
+                jobs::JobStatus::NotRun(m) => (ExperimentOutcome::NotRun, Some(m)),
+                jobs::JobStatus::Failed(m) => (ExperimentOutcome::Failed, Some(m)),
             };
             ExperimentStatus {
                 name: o.name,
-                status: status.into(),
+                status,
                 message,
                 wall_s: o.wall_s,
             }
@@ -169,7 +122,7 @@ pub fn run(a: ReproduceArgs) -> Result<()> {
     let failed: Vec<&str> = info
         .experiments
         .iter()
-        .filter(|s| s.status == "failed")
+        .filter(|s| s.status == ExperimentOutcome::Failed)
         .map(|s| s.name.as_str())
         .collect();
     if !failed.is_empty() {

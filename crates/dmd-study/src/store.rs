@@ -13,7 +13,7 @@
 use anyhow::{Context, Result, bail};
 use ndarray::Array2;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs;
@@ -24,6 +24,26 @@ pub fn config_hash(value: &impl Serialize) -> String {
     let json = serde_json::to_string(value).expect("configs serialise to JSON");
     let digest = Sha256::digest(json.as_bytes());
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a finished stage's `DONE.json` records (each field where it applies).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageDone {
+    /// Training iterations (teacher, student).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
+    /// Wall time of the stage's computation, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_s: Option<f64>,
+    /// Rows drawn (sample sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    /// The user checkpoint a teacher stage was copied from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
+    /// Test accuracy (the MNIST classifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
 }
 
 /// A content-addressed stage folder.
@@ -48,17 +68,21 @@ impl Stage {
     }
 
     /// Marks the stage finished, recording `info` (e.g. wall time).
-    pub fn mark_done(&self, info: &impl Serialize) -> Result<()> {
+    pub fn mark_done(&self, info: &StageDone) -> Result<()> {
         write_json_atomic(&self.dir.join("DONE.json"), info)
+    }
+
+    /// What its `DONE.json` recorded (empty when unreadable).
+    pub fn done_info(&self) -> StageDone {
+        std::fs::read_to_string(self.dir.join("DONE.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<StageDone>(&t).ok())
+            .unwrap_or_default()
     }
 
     /// The `wall_s` its `DONE.json` recorded (0 when absent, e.g. a teacher the user brought).
     pub fn recorded_wall_s(&self) -> f64 {
-        std::fs::read_to_string(self.dir.join("DONE.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["wall_s"].as_f64())
-            .unwrap_or(0.0)
+        self.done_info().wall_s.unwrap_or(0.0)
     }
 
     /// A path inside the stage folder.
@@ -106,15 +130,15 @@ pub fn write_json_atomic(path: &Path, value: &impl Serialize) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// Writes bytes to `path` via `path.tmp` and a rename, so readers never see half a file.
+/// Writes bytes to `path` through [`dmd_io::write_atomic`] (a temporary unique to this
+/// process, then a rename), creating the parent folder, so readers never see half a file and
+/// concurrent writers never collide.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot rename {}", tmp.display()))?;
+    dmd_io::write_atomic(path, bytes)?;
     Ok(())
 }
 

@@ -14,6 +14,33 @@ use dmd_nets::sampler::{Solver, sample};
 use ndarray::Array2;
 use tch::{Device, Kind, Tensor};
 
+/// `(start, len)` of consecutive chunks of at most `chunk` rows covering `0..n`: the one
+/// chunking loop of the study (sampling, classifier features).
+pub fn chunk_ranges(n: usize, chunk: usize) -> impl Iterator<Item = (usize, usize)> {
+    let chunk = chunk.max(1);
+    (0..n).step_by(chunk).map(move |s| (s, chunk.min(n - s)))
+}
+
+/// `G(z)` of a one-step (or few-step) student with noise levels `sigmas`, in chunks of
+/// `chunk` seeds.
+pub fn student_samples(
+    generator: &Denoiser,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    sigmas: &[f64],
+    chunk: usize,
+) -> Array2<f32> {
+    let n = z.size()[0] as usize;
+    let parts: Vec<Tensor> = chunk_ranges(n, chunk)
+        .map(|(start, len)| {
+            let (start, len) = (start as i64, len as i64);
+            let y = labels.map(|l| l.narrow(0, start, len));
+            dmd_train::student_sample(generator, &z.narrow(0, start, len), y.as_ref(), sigmas)
+        })
+        .collect();
+    tensor_to_array(&Tensor::cat(&parts, 0))
+}
+
 /// Seeds `z` `[n, ...shape]` and, for a conditional model, uniform class labels `[n]`.
 pub fn seeds(
     seed: u64,
@@ -62,4 +89,21 @@ pub fn rows_to_tensor(a: &Array2<f32>, shape: &[i64], device: Device) -> Result<
         shape,
         device,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_ranges;
+
+    #[test]
+    fn chunks_cover_every_row_once() {
+        let c: Vec<_> = chunk_ranges(1001, 500).collect();
+        assert_eq!(c, vec![(0, 500), (500, 500), (1000, 1)]);
+        assert_eq!(chunk_ranges(0, 500).count(), 0);
+        assert_eq!(
+            chunk_ranges(3, 0).count(),
+            3,
+            "a zero chunk is one row at a time"
+        );
+    }
 }

@@ -62,3 +62,66 @@ impl Default for EvalConfig {
         }
     }
 }
+
+/// Every sample count of one evaluation, computed once from `[eval]` and the rows available:
+/// the only place a count is clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalPlan {
+    /// Seeds drawn for the teacher and student sample sets: `max(n_samples, n_pca)`.
+    pub n_drawn: usize,
+    /// Independent seeds `z'` for the noise floors: `n_samples`.
+    pub n_indep: usize,
+    /// Seeds of Delta_E and the fit: `min(n_samples, rows)`.
+    pub n_pairing: usize,
+    /// Teacher samples checked for memorisation: `min(n_memorisation, n_pairing)` (the
+    /// default 2000 is capped at `n_samples`).
+    pub n_memorisation: usize,
+    /// Samples of the PCA fit and triplet figure: `min(n_pca, rows)`.
+    pub n_pca: usize,
+    /// Samples in the distance heatmap: `min(n_heatmap, rows)`, at least 1.
+    pub n_heatmap: usize,
+}
+
+impl EvalPlan {
+    /// The plan for sample sets of `rows` rows (the drawn sets have [`EvalPlan::drawn`] rows).
+    pub fn new(e: &EvalConfig, rows: usize) -> Self {
+        let n_pairing = e.n_samples.min(rows);
+        Self {
+            n_drawn: Self::drawn(e),
+            n_indep: e.n_samples,
+            n_pairing,
+            n_memorisation: e.n_memorisation.min(n_pairing),
+            n_pca: e.n_pca.min(rows),
+            n_heatmap: e.n_heatmap.min(rows).max(1),
+        }
+    }
+
+    /// Seeds drawn per sample set: `max(n_samples, n_pca)`.
+    pub fn drawn(e: &EvalConfig) -> usize {
+        e.n_samples.max(e.n_pca)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_clamps_every_count_once() {
+        let e = EvalConfig::default();
+        let p = EvalPlan::new(&e, EvalPlan::drawn(&e));
+        assert_eq!(p.n_drawn, 2000);
+        assert_eq!(p.n_pairing, 1000);
+        assert_eq!(
+            p.n_memorisation, 1000,
+            "n_memorisation is capped at n_samples"
+        );
+        assert_eq!(p.n_pca, 2000);
+        assert_eq!(p.n_heatmap, 100);
+        let small = EvalPlan::new(&e, 50);
+        assert_eq!(
+            (small.n_pairing, small.n_pca, small.n_heatmap),
+            (50, 50, 50)
+        );
+    }
+}

@@ -103,7 +103,8 @@ pub fn student_figures(
     }
 
     // PCA triplets (Fig. 1 bottom, 10), or the 2-D plane for toys (Fig. 2, 8).
-    let n_pca = e.n_pca.min(input.phi_k.nrows()).min(input.g.nrows());
+    let plan = crate::config::EvalPlan::new(e, input.phi_k.nrows().min(input.g.nrows()));
+    let n_pca = plan.n_pca;
     let take = |a: &Array2<f32>| a.slice(s![..n_pca, ..]).to_owned();
     let (pk, p1, g) = (take(&input.phi_k), take(&input.phi_1), take(&input.g));
     let points = |a: ArrayView2<f64>| -> Vec<(f64, f64)> {
@@ -194,7 +195,7 @@ pub fn student_figures(
     }
 
     // Distance heatmap with the optimal assignment (Fig. 3, 7).
-    let h = e.n_heatmap.min(input.g.nrows()).max(1);
+    let h = crate::config::EvalPlan::new(e, input.g.nrows()).n_heatmap;
     let heat = dmd_analysis::DistanceHeatmap::new(input.phi_k.view(), input.g.view(), h)?;
     save(
         "heatmap",

@@ -13,10 +13,20 @@ use dmd_train::{DistillConfig, TeacherConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub use eval::EvalConfig;
+pub use eval::{EvalConfig, EvalPlan};
 
-/// The scale profiles every config may override (DESIGN.md "Scale profiles").
+/// The scale profiles every config may override (docs/design.md, "Scale profiles").
 pub const PROFILES: [&str; 3] = ["smoke", "cpu", "paper"];
+
+/// The default profile: `paper` when libtorch sees a CUDA GPU, `cpu` otherwise.
+pub fn default_profile() -> String {
+    if tch::Cuda::is_available() {
+        "paper"
+    } else {
+        "cpu"
+    }
+    .to_string()
+}
 
 /// One experiment of the study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -35,7 +35,6 @@
 pub mod table;
 
 use anyhow::{Result, bail};
-use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,26 +44,21 @@ use toml::{Table, Value};
 use crate::config::{ConfigError, ExperimentConfig};
 use crate::{jobs, store};
 
-/// Arguments of `dmd sweep`.
-#[derive(Debug, Args)]
-pub struct SweepArgs {
+/// What `dmd sweep` runs (the command line's arguments).
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
     /// Sweep file (TOML), e.g. configs/sweeps/ambient-dim.toml.
     pub sweep: PathBuf,
     /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
-    #[arg(long)]
     pub profile: Option<String>,
     /// Output folder (default: results/sweeps/<name>).
-    #[arg(long)]
     pub out: Option<PathBuf>,
     /// Folder of the content-addressed stage outputs (shared with every other run).
-    #[arg(long, default_value = "runs/stages")]
     pub runs: PathBuf,
     /// Points run at once, each a child process with its share of the cores (default: 1 with
     /// a CUDA GPU, else 2).
-    #[arg(long)]
     pub jobs: Option<usize>,
     /// Only gather the finished points into the table and figures; run nothing.
-    #[arg(long)]
     pub gather_only: bool,
 }
 
@@ -296,17 +290,23 @@ fn folder_safe(s: &str) -> String {
 }
 
 /// What `POINT.json` records for a finished point.
-#[derive(Debug, Serialize, Deserialize)]
-struct PointDone {
-    config_hash: String,
-    sets: Vec<String>,
-    wall_s: f64,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointDone {
+    /// [`point_hash`] of the point's resolved config.
+    pub config_hash: String,
+    /// The point's overrides.
+    pub sets: Vec<String>,
+    /// Wall time of the point's run, seconds.
+    pub wall_s: f64,
 }
 
 /// Runs the sweep: the missing points, then the table and figures.
-pub fn run(a: SweepArgs) -> Result<()> {
+pub fn run(a: SweepOptions) -> Result<()> {
     let start = Instant::now();
-    let profile = a.profile.clone().unwrap_or_else(crate::default_profile);
+    let profile = a
+        .profile
+        .clone()
+        .unwrap_or_else(crate::config::default_profile);
     let sweep = SweepConfig::load(&a.sweep, &profile)?;
     let out = a
         .out
@@ -401,7 +401,7 @@ pub fn run(a: SweepArgs) -> Result<()> {
 /// What a finished point's `POINT.json` must match: its resolved config and the version of
 /// the measurements ([`crate::pipeline::analyze::ANALYSIS_VERSION`]), so that a sweep rerun
 /// after the measurements changed re-measures every point (its stages are reused).
-fn point_hash(cfg: &ExperimentConfig) -> String {
+pub fn point_hash(cfg: &ExperimentConfig) -> String {
     store::config_hash(&(crate::pipeline::analyze::ANALYSIS_VERSION, cfg))
 }
 

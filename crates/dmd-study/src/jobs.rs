@@ -74,10 +74,19 @@ impl Parallelism {
     }
 }
 
+/// The `dmd` executable the children run: `$DMD_BIN` when set (a program embedding this
+/// library), else the running executable (the `dmd` command line itself).
+pub fn dmd_executable() -> Result<PathBuf> {
+    match std::env::var_os("DMD_BIN") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => std::env::current_exe().context("cannot locate the dmd executable"),
+    }
+}
+
 /// Runs `jobs` with `par.jobs` at once, in order of the list, printing a line when each starts
 /// and ends (prefixed with `label`). Returns the outcomes in the order of `jobs`.
 pub fn run_jobs(label: &str, jobs: &[Job], par: Parallelism) -> Result<Vec<JobOutcome>> {
-    let exe = std::env::current_exe().context("cannot locate the dmd executable")?;
+    let exe = dmd_executable()?;
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
     let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.len()]);
     let total = jobs.len();

@@ -18,6 +18,7 @@ use std::path::Path;
 
 use crate::classifier::Classifier;
 use crate::config::ExperimentConfig;
+use crate::gates::{FitVerdict, fit_verdict};
 use crate::store;
 
 /// Per-seed measurements saved beside `metrics.json` for the figures: `[n, 1]` columns
@@ -78,8 +79,8 @@ pub struct FitStatus {
     pub gap_remaining: f64,
     /// `converged`, `not converged`, or `no gap` (Phi_1 already matches Phi_K within twice
     /// the noise floor, so the student had nothing to learn and its Delta_E says nothing about
-    /// distillation).
-    pub status: String,
+    /// distillation); decided by [`crate::gates::fit_verdict`].
+    pub status: FitVerdict,
     /// `status == "converged"`: the initial gap was real (`SW2(Phi_1) > 2 floor`) and
     /// `gap_remaining <= eval.fit_gap_max`.
     pub converged: bool,
@@ -235,19 +236,12 @@ pub fn analyze(
 ) -> Result<StudentMetrics> {
     let path = snap_dir.join("metrics.json");
     let per_seed_path = snap_dir.join(PER_SEED);
-    if path.is_file() && per_seed_path.is_file() {
-        let text = std::fs::read_to_string(&path)?;
-        match serde_json::from_str::<StudentMetrics>(&text) {
-            Ok(m) if m.inputs == inputs => return Ok(m),
-            Ok(_) => tracing::info!(
-                "{} was measured from other samples or settings; recomputing it",
-                path.display()
-            ),
-            Err(_) => tracing::warn!("{} is unreadable; recomputing it", path.display()),
-        }
+    if let Some(m) = stored_metrics(&path, &per_seed_path, inputs) {
+        return Ok(m);
     }
     let e = &cfg.eval;
-    let n = e.n_samples.min(input.phi_k.nrows());
+    let plan = crate::config::EvalPlan::new(e, input.phi_k.nrows());
+    let n = plan.n_pairing;
     if input.g.nrows() < n {
         bail!("student samples have {} rows, need {n}", input.g.nrows());
     }
@@ -280,77 +274,16 @@ pub fn analyze(
         e.seed,
     )?;
 
-    tracing::info!("distribution fit");
-    // As Delta_E: against Phi_K (the paper's reference) with the Phi_K(z') noise floor.
-    let sliced_w2 = SlicedW2Report::new(
-        phi_k.view(),
-        g.view(),
-        Some(phi_1.view()),
-        Some(phi_k_indep.view()),
-        e.sw_projections,
-        e.seed,
-    )?;
-    // The fit verdict uses the fine reference Phi_K': the DM gradient drives the student toward
-    // the teacher's ODE distribution, which Euler-K samples only blur (on the chessboard 69% of
-    // Phi_8 vs 85% of Phi_32 samples lie on the squares). Same-size noise floor: SW2 between the
-    // two independent Phi_K sets.
-    let fine_fit = SlicedW2Report::new(
-        phi_fine.view(),
-        g.view(),
-        Some(phi_1.view()),
-        None,
-        e.sw_projections,
-        e.seed,
-    )?;
-    let (sw_g, sw_1, floor) = (
-        fine_fit.student,
-        fine_fit.teacher_one_step.unwrap_or(f64::NAN),
-        sliced_w2.floor.unwrap_or(0.0),
-    );
-    let gap_remaining = (sw_g - floor).max(0.0) / (sw_1 - floor).max(f64::MIN_POSITIVE);
-    let status = if sw_1 <= 2.0 * floor {
-        "no gap"
-    } else if gap_remaining <= e.fit_gap_max {
-        "converged"
-    } else {
-        "not converged"
-    };
-    let pca_dims = phi_k.ncols().min(32).min(n.saturating_sub(1)).max(1);
-    let mut frechet = vec![FrechetReport::in_pca_space(
-        pca_dims,
-        phi_k.view(),
-        g.view(),
-        Some(phi_1.view()),
-        Some(phi_k_indep.view()),
-    )?];
-    if let Some((c, _)) = classifier {
-        let f = |a: &Array2<f32>| c.features_of(a.view());
-        let (fk, fg, f1, fi) = (f(&phi_k), f(&g), f(&phi_1), f(&phi_k_indep));
-        frechet.push(FrechetReport::new(
-            "mnist-classifier",
-            fk.view(),
-            fg.view(),
-            Some(f1.view()),
-            Some(fi.view()),
-        )?);
-    }
     let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
-    let moved = dmd_analysis::row_distances(g.view(), phi_1.view())?;
+    let (sliced_w2, fit) =
+        distribution_fit(e, &phi_k, &phi_fine, &phi_1, &g, &phi_k_indep, &pairs)?;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let fit = FitStatus {
-        sw2_student_fine: sw_g,
-        sw2_teacher_one_step_fine: sw_1,
-        gap_remaining,
-        status: status.into(),
-        converged: status == "converged",
-        moved_from_init: mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE),
-    };
-
+    let frechet = frechet_reports(n, &phi_k, &phi_1, &g, &phi_k_indep, classifier)?;
     tracing::info!(
         train = data.x.nrows(),
         "nearest training neighbours of the teacher samples"
     );
-    let n_mem = e.n_memorisation.min(n);
+    let n_mem = plan.n_memorisation;
     // One pass over the training set answers both the teacher samples (memorisation) and as
     // many training rows (their distance to the nearest *other* row is their second
     // neighbour: the first is themselves), for the teacher's precision in `TeacherFit`.
@@ -369,25 +302,10 @@ pub fn analyze(
         fraction_closer: pairs.fraction_closer(),
         delta_vs_distance_to_train: CorrelationReport::new(&delta[..n_mem], &nn.mean_distance).ok(),
     };
-    let n_pca = e.n_pca.min(input.phi_k.nrows());
+    let n_pca = plan.n_pca;
     let pca = Pca::fit(input.phi_k.slice(s![..n_pca, ..]), 2.min(phi_k.ncols()))?;
 
-    let support = match cfg.data.as_toy() {
-        Some(_) => {
-            let rep = |a: ArrayView2<f32>| -> Result<SupportReport> {
-                cfg.data
-                    .support_report(a, dmd_data::DEFAULT_OFF_PLANE_TOL)?
-                    .context("toy data has a support test")
-            };
-            Some(SupportSummary {
-                data: rep(data.x.slice(s![..data.x.nrows().min(n), ..]))?,
-                teacher_fine: rep(phi_fine.view())?,
-                teacher_k: rep(phi_k.view())?,
-                student: rep(g.view())?,
-            })
-        }
-        None => None,
-    };
+    let support = support_summary(cfg, data, &phi_fine, &phi_k, &g, n)?;
 
     let teacher_fit = TeacherFit::new(
         phi_fine.view(),
@@ -426,20 +344,168 @@ pub fn analyze(
         inputs: inputs.to_string(),
     };
     std::fs::create_dir_all(snap_dir)?;
+    write_per_seed(&per_seed_path, &pairs, &delta, &nn)?;
+    store::write_json_atomic(&path, &metrics)?;
+    Ok(metrics)
+}
+
+/// A stored `metrics.json` computed from the same `inputs`, when it and the per-seed file
+/// exist; otherwise `None` (logging why it is recomputed).
+fn stored_metrics(path: &Path, per_seed: &Path, inputs: &str) -> Option<StudentMetrics> {
+    if !(path.is_file() && per_seed.is_file()) {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    match serde_json::from_str::<StudentMetrics>(&text) {
+        Ok(m) if m.inputs == inputs => Some(m),
+        Ok(_) => {
+            tracing::info!(
+                "{} was measured from other samples or settings; recomputing it",
+                path.display()
+            );
+            None
+        }
+        Err(_) => {
+            tracing::warn!("{} is unreadable; recomputing it", path.display());
+            None
+        }
+    }
+}
+
+/// The distribution fit: sliced W2 against `Phi_K` (with the `Phi_K(z')` floor) as reported,
+/// and the fit verdict against the fine reference ([`crate::gates::fit_verdict`]).
+fn distribution_fit(
+    e: &crate::config::EvalConfig,
+    phi_k: &Array2<f32>,
+    phi_fine: &Array2<f32>,
+    phi_1: &Array2<f32>,
+    g: &Array2<f32>,
+    phi_k_indep: &Array2<f32>,
+    pairs: &DisplacementPairs,
+) -> Result<(SlicedW2Report, FitStatus)> {
+    tracing::info!("distribution fit");
+    // As Delta_E: against Phi_K (the paper's reference) with the Phi_K(z') noise floor.
+    let sliced_w2 = SlicedW2Report::new(
+        phi_k.view(),
+        g.view(),
+        Some(phi_1.view()),
+        Some(phi_k_indep.view()),
+        e.sw_projections,
+        e.seed,
+    )?;
+    // The fit verdict uses the fine reference Phi_K': the DM gradient drives the student toward
+    // the teacher's ODE distribution, which Euler-K samples only blur (on the chessboard 69% of
+    // Phi_8 vs 85% of Phi_32 samples lie on the squares). Same-size noise floor: SW2 between the
+    // two independent Phi_K sets.
+    let fine_fit = SlicedW2Report::new(
+        phi_fine.view(),
+        g.view(),
+        Some(phi_1.view()),
+        None,
+        e.sw_projections,
+        e.seed,
+    )?;
+    let (sw_g, sw_1, floor) = (
+        fine_fit.student,
+        fine_fit.teacher_one_step.unwrap_or(f64::NAN),
+        sliced_w2.floor.unwrap_or(0.0),
+    );
+    let gap_remaining = (sw_g - floor).max(0.0) / (sw_1 - floor).max(f64::MIN_POSITIVE);
+    let status = fit_verdict(sw_1, floor, gap_remaining, e.fit_gap_max);
+    let moved = dmd_analysis::row_distances(g.view(), phi_1.view())?;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let fit = FitStatus {
+        sw2_student_fine: sw_g,
+        sw2_teacher_one_step_fine: sw_1,
+        gap_remaining,
+        status,
+        converged: status == FitVerdict::Converged,
+        moved_from_init: mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE),
+    };
+
+    Ok((sliced_w2, fit))
+}
+
+/// Frechet distances: in the teacher's PCA space, and in the MNIST classifier's features.
+fn frechet_reports(
+    n: usize,
+    phi_k: &Array2<f32>,
+    phi_1: &Array2<f32>,
+    g: &Array2<f32>,
+    phi_k_indep: &Array2<f32>,
+    classifier: Option<&(Classifier, f64)>,
+) -> Result<Vec<FrechetReport>> {
+    let pca_dims = phi_k.ncols().min(32).min(n.saturating_sub(1)).max(1);
+    let mut frechet = vec![FrechetReport::in_pca_space(
+        pca_dims,
+        phi_k.view(),
+        g.view(),
+        Some(phi_1.view()),
+        Some(phi_k_indep.view()),
+    )?];
+    if let Some((c, _)) = classifier {
+        let f = |a: &Array2<f32>| c.features_of(a.view());
+        let (fk, fg, f1, fi) = (f(phi_k), f(g), f(phi_1), f(phi_k_indep));
+        frechet.push(FrechetReport::new(
+            "mnist-classifier",
+            fk.view(),
+            fg.view(),
+            Some(f1.view()),
+            Some(fi.view()),
+        )?);
+    }
+    Ok(frechet)
+}
+
+/// Toy data only: the fraction of data, teacher and student samples on the data's support.
+fn support_summary(
+    cfg: &ExperimentConfig,
+    data: &TrainData,
+    phi_fine: &Array2<f32>,
+    phi_k: &Array2<f32>,
+    g: &Array2<f32>,
+    n: usize,
+) -> Result<Option<SupportSummary>> {
+    let support = match cfg.data.as_toy() {
+        Some(_) => {
+            let rep = |a: ArrayView2<f32>| -> Result<SupportReport> {
+                cfg.data
+                    .support_report(a, dmd_data::DEFAULT_OFF_PLANE_TOL)?
+                    .context("toy data has a support test")
+            };
+            Some(SupportSummary {
+                data: rep(data.x.slice(s![..data.x.nrows().min(n), ..]))?,
+                teacher_fine: rep(phi_fine.view())?,
+                teacher_k: rep(phi_k.view())?,
+                student: rep(g.view())?,
+            })
+        }
+        None => None,
+    };
+
+    Ok(support)
+}
+
+/// The per-seed columns ([`PER_SEED`]) for the figures.
+fn write_per_seed(
+    path: &Path,
+    pairs: &DisplacementPairs,
+    delta: &[f64],
+    nn: &dmd_analysis::NeighbourResult,
+) -> Result<()> {
     let col = |v: &[f64]| Array2::from_shape_fn((v.len(), 1), |(i, _)| v[i] as f32);
-    let ratios = dmd_analysis::memorisation_ratios(&nn);
+    let ratios = dmd_analysis::memorisation_ratios(nn);
     let nearest: Vec<f64> = nn.nearest.iter().map(|&i| i as f64).collect();
     store::save_arrays(
-        &per_seed_path,
+        path,
         &[
             ("teacher_one_step", &col(&pairs.teacher_one_step)),
             ("student", &col(&pairs.student)),
-            ("delta", &col(&delta)),
+            ("delta", &col(delta)),
             ("distance_to_train", &col(&nn.mean_distance)),
             ("memorisation_ratio", &col(&ratios)),
             ("nearest_train_index", &col(&nearest)),
         ],
     )?;
-    store::write_json_atomic(&path, &metrics)?;
-    Ok(metrics)
+    Ok(())
 }

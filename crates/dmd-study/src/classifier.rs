@@ -7,6 +7,7 @@
 //! -> linear(128->10). About 15 MFLOP per image; one epoch over MNIST takes about a minute on
 //! two CPU cores and reaches about 98% test accuracy.
 
+use crate::pipeline::sampling::chunk_ranges;
 use anyhow::{Context, Result, bail};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use tch::nn::{self, Module, OptimizerConfig};
@@ -112,8 +113,8 @@ impl Classifier {
         let _guard = tch::no_grad_guard();
         let device = self.vs.device();
         let mut correct = 0i64;
-        for start in (0..images.nrows()).step_by(1000) {
-            let end = (start + 1000).min(images.nrows());
+        for (start, len) in chunk_ranges(images.nrows(), 1000) {
+            let end = start + len;
             let x = to_images(images.slice(ndarray::s![start..end, ..]), device);
             let pred = self.logits(&x).argmax(1, false).to(Device::Cpu);
             let y = Tensor::from_slice(&labels.slice(ndarray::s![start..end]).to_vec());
@@ -127,8 +128,8 @@ impl Classifier {
         let _guard = tch::no_grad_guard();
         let device = self.vs.device();
         let mut out = Array2::zeros((images.nrows(), FEATURE_DIM as usize));
-        for start in (0..images.nrows()).step_by(1000) {
-            let end = (start + 1000).min(images.nrows());
+        for (start, len) in chunk_ranges(images.nrows(), 1000) {
+            let end = start + len;
             let x = to_images(images.slice(ndarray::s![start..end, ..]), device);
             let f = self.features(&x).to(Device::Cpu).contiguous();
             let v: Vec<f32> = Vec::<f32>::try_from(f.flatten(0, -1)).expect("f32 features");
@@ -189,9 +190,7 @@ pub fn cached(
     let weights = stage.path("classifier.safetensors");
     let _lock = stage.lock()?;
     if stage.is_done() {
-        let info: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(stage.path("DONE.json"))?)?;
-        let acc = info["test_accuracy"].as_f64().unwrap_or(f64::NAN);
+        let acc = stage.done_info().test_accuracy.unwrap_or(f64::NAN);
         return Ok((Classifier::load(&weights, device)?, acc));
     }
     let spec = dmd_data::Mnist::default();
@@ -215,6 +214,9 @@ pub fn cached(
     let acc = c.accuracy(test.x.view(), yte.view());
     tracing::info!(test_accuracy = acc, "MNIST classifier trained");
     c.save(&weights)?;
-    stage.mark_done(&serde_json::json!({ "test_accuracy": acc }))?;
+    stage.mark_done(&crate::store::StageDone {
+        test_accuracy: Some(acc),
+        ..Default::default()
+    })?;
     Ok((c, acc))
 }

@@ -1,0 +1,147 @@
+//! # dmd-io
+//!
+//! The one atomic-write helper of the workspace. A file is written under a temporary name
+//! unique to this process and call (`.<name>.<pid>.<n>.tmp` beside the destination), then
+//! renamed over the destination, so a reader sees the old file or the new one, never half of
+//! one, and two processes writing the same file at once never share (or delete) each other's
+//! temporary. Errors name the destination, not the temporary.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("metrics.json");
+//! dmd_io::write_atomic(&path, b"{}").unwrap();
+//! assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+//! // Writers that need a path (safetensors, PNG encoders) get a temporary one:
+//! dmd_io::write_atomic_with(&path, |tmp| std::fs::write(tmp, b"[]")).unwrap();
+//! assert_eq!(std::fs::read(&path).unwrap(), b"[]");
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A failed atomic write, naming the destination file.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Creating, writing or renaming failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The destination file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The writer callback failed.
+    #[error("cannot write {}: {message}", path.display())]
+    Writer {
+        /// The destination file.
+        path: PathBuf,
+        /// The writer's error.
+        message: String,
+    },
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary path beside `path`, unique to this process and call.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_with(path, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// Writes `path` atomically through `write`, which receives a temporary path to create.
+/// The temporary is removed when `write` or the rename fails.
+pub fn write_atomic_with<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), WriteError> {
+    let tmp = temp_path(path);
+    if let Err(e) = write(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(WriteError::Writer {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        });
+    }
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporaries_are_unique_and_hidden() {
+        let p = Path::new("/x/key.json");
+        let (a, b) = (temp_path(p), temp_path(p));
+        assert_ne!(a, b);
+        assert!(
+            a.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".key.json.")
+        );
+        assert_eq!(a.parent(), p.parent());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_file_never_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.json");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..200 {
+                        write_atomic(path, &[t; 64]).unwrap();
+                    }
+                });
+            }
+        });
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.iter().all(|&b| b == bytes[0]) && bytes.len() == 64);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporaries left behind");
+    }
+
+    #[test]
+    fn a_failing_writer_leaves_no_temporary_and_names_the_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        let err = write_atomic_with(&path, |tmp| {
+            std::fs::write(tmp, b"partial")?;
+            Err::<(), _>(std::io::Error::other("encoder failed"))
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot write {}: encoder failed", path.display())
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_missing_folder_is_an_error_naming_the_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope/out.json");
+        let err = write_atomic(&path, b"{}").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot write {}", path.display()))
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! The experiment pipeline (docs/design.md): data -> teacher (+ snapshots) -> teacher samples ->
+//! DMD student per snapshot -> student samples -> analysis -> figures.
+//!
+//! Every stage lives in a content-addressed folder under `runs/stages/` (see [`crate::store`])
+//! and is skipped when it finished before with the same inputs, so a killed run resumes, and
+//! experiments with identical data and teacher settings share the teacher. Teacher training and
+//! distillation also checkpoint inside their stage and resume mid-stage.
+
+pub mod analyze;
+pub mod figures;
+pub mod sampling;
+
+use anyhow::{Context, Result, bail};
+use dmd_data::DatasetSpec;
+use dmd_nets::denoiser::Denoiser;
+use dmd_train::{DistillConfig, TeacherConfig, TrainData};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::config::ExperimentConfig;
+use crate::store::{self, Stage, StageDone, StageLock};
+
+/// Where stages and results go.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Content-addressed stage folders (`runs/stages`).
+    pub stages: PathBuf,
+    /// Per-experiment results (`results/<name>/`).
+    pub results: PathBuf,
+}
+
+/// What determines the training set and the teacher (the teacher stage's key).
+#[derive(Debug, Serialize)]
+struct TeacherKey<'a> {
+    data: &'a DatasetSpec,
+    n_train: Option<usize>,
+    data_seed: u64,
+    teacher: &'a TeacherConfig,
+    checkpoint: Option<&'a PathBuf>,
+}
+
+/// What determines the teacher samples of one snapshot.
+#[derive(Debug, Serialize)]
+struct SamplesKey {
+    teacher: String,
+    snapshot: u64,
+    eval: SamplingKey,
+}
+
+/// The eval settings that change the samples (not the measurements).
+#[derive(Debug, Serialize)]
+struct SamplingKey {
+    seed: u64,
+    n: usize,
+    n_indep: usize,
+    steps: Vec<usize>,
+    solver: dmd_nets::sampler::Solver,
+}
+
+/// What determines a student.
+#[derive(Debug, Serialize)]
+struct StudentKey<'a> {
+    teacher: String,
+    snapshot: u64,
+    distill: &'a DistillConfig,
+}
+
+/// Wall times and where the outputs of one experiment are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExperimentResult {
+    /// Experiment name.
+    pub name: String,
+    /// Profile it ran under.
+    pub profile: String,
+    /// One entry per distilled snapshot.
+    pub snapshots: Vec<SnapshotResult>,
+    /// Teacher training wall time in seconds, as recorded when it was trained (possibly by an
+    /// earlier run or another experiment sharing the teacher).
+    pub teacher_wall_s: f64,
+    /// Whole experiment wall time in this invocation.
+    pub wall_s: f64,
+}
+
+/// Results for the student distilled from one teacher snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotResult {
+    /// Teacher iterations of the snapshot.
+    pub snapshot: u64,
+    /// `metrics.json` of this student, relative to the experiment's results folder (so a
+    /// results folder can be moved or committed and still be reported on).
+    pub metrics: PathBuf,
+    /// The student's per-iteration log (DM loss curve).
+    pub distill_log: PathBuf,
+    /// The samples (z, Phi_1, Phi_K, Phi_fine, Phi_K(z'), G) as safetensors.
+    pub samples: PathBuf,
+    /// Distillation wall time in seconds, as recorded when the student was distilled.
+    pub distill_wall_s: f64,
+}
+
+/// How far a pipeline invocation goes (each subcommand of `dmd` stops at one of these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Until {
+    /// Train (or reuse) the teacher and its snapshots.
+    Teacher,
+    /// Also sample the teacher and distil the students.
+    Distill,
+    /// Also draw the student samples.
+    Sample,
+    /// Also measure everything and render the figures (the whole pipeline).
+    Analyze,
+}
+
+/// Runs one experiment up to `until` (skipping finished stages) and, when it runs to the end,
+/// writes `results/<name>/summary.json`.
+pub fn run_experiment(
+    cfg: &ExperimentConfig,
+    profile: &str,
+    paths: &Paths,
+    until: Until,
+) -> Result<ExperimentResult> {
+    let start = Instant::now();
+    check_required_files(cfg)?;
+    let device = cfg.device.resolve()?;
+    let out_dir = paths.results.join(&cfg.name);
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    tracing::info!(experiment = %cfg.name, profile, ?device, "starting");
+
+    let data = load_data(cfg)?;
+    let teacher = teacher_stage(cfg, paths, &data)?;
+    let teacher_wall_s = teacher.stage.recorded_wall_s();
+    let mut snapshots = Vec::new();
+    let result = |snapshots, start: Instant| ExperimentResult {
+        name: cfg.name.clone(),
+        profile: profile.to_string(),
+        snapshots,
+        teacher_wall_s,
+        wall_s: start.elapsed().as_secs_f64(),
+    };
+    if until == Until::Teacher {
+        return Ok(result(snapshots, start));
+    }
+    let classifier = classifier_stage(cfg, paths, device)?;
+    for snapshot in cfg.distill_snapshots() {
+        if let Some(s) = snapshot_stages(
+            cfg,
+            paths,
+            &teacher,
+            snapshot,
+            &data,
+            classifier.as_ref(),
+            until,
+            device,
+        )? {
+            snapshots.push(s);
+        }
+    }
+    if until == Until::Analyze && !snapshots.is_empty() {
+        let logs: Vec<(u64, PathBuf)> = snapshots
+            .iter()
+            .map(|s| (s.snapshot, s.distill_log.clone()))
+            .collect();
+        figures::dm_loss_figure(&logs, &out_dir.join("figures").join("dm_loss.png"))?;
+    }
+    let result = result(snapshots, start);
+    if until == Until::Analyze {
+        store::write_json_atomic(&out_dir.join("summary.json"), &result)?;
+        store::write_json_atomic(&out_dir.join("config.json"), cfg)?;
+    }
+    Ok(result)
+}
+
+/// The trained teacher's stage and the hash that keys everything computed from it.
+pub struct TeacherStage {
+    /// The teacher's stage folder (weights and snapshots).
+    pub stage: Stage,
+    /// Hash of the teacher's key (part of the samples' and students' keys).
+    pub hash: String,
+}
+
+impl TeacherStage {
+    /// The weights of the teacher at `snapshot` iterations.
+    pub fn weights(&self, cfg: &ExperimentConfig, snapshot: u64) -> PathBuf {
+        if snapshot == cfg.teacher.iterations {
+            self.stage.path(dmd_train::teacher::files::TEACHER)
+        } else {
+            dmd_train::teacher::snapshot_path(&self.stage.dir, snapshot)
+        }
+    }
+}
+
+/// Stage 2: trains the teacher with its snapshots (or takes the user's checkpoint), reused
+/// when done.
+pub fn teacher_stage(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+    data: &TrainData,
+) -> Result<TeacherStage> {
+    let mut teacher_cfg = cfg.teacher.clone();
+    teacher_cfg.device = cfg.device;
+    let teacher_key = TeacherKey {
+        data: &cfg.data,
+        n_train: cfg.n_train,
+        data_seed: cfg.data_seed,
+        teacher: &cfg.teacher,
+        checkpoint: cfg.teacher_checkpoint.as_ref(),
+    };
+    let stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
+    let hash = store::config_hash(&teacher_key);
+    if let Some(ckpt) = &cfg.teacher_checkpoint {
+        let ckpt = if ckpt.is_absolute() {
+            ckpt.clone()
+        } else {
+            dmd_data::paths::in_data_dir(ckpt)
+        };
+        let net = dmd_nets::checkpoint::read_config(&ckpt)?;
+        if net != cfg.teacher.net {
+            bail!(
+                "teacher checkpoint {} holds a different network than [teacher.net] ({net:?}); fix the config or the file",
+                ckpt.display()
+            );
+        }
+        if !stage.path(dmd_train::teacher::files::TEACHER).exists() {
+            std::fs::copy(&ckpt, stage.path(dmd_train::teacher::files::TEACHER))
+                .with_context(|| format!("cannot copy {}", ckpt.display()))?;
+        }
+        stage.mark_done(&StageDone {
+            from: Some(ckpt),
+            ..Default::default()
+        })?;
+    }
+    let _lock = stage.lock()?;
+    if stage.is_done() {
+        tracing::info!("teacher: reusing {}", stage.dir.display());
+    } else {
+        tracing::info!("teacher: training in {}", stage.dir.display());
+        let outcome = dmd_train::train_teacher(&teacher_cfg, data, &stage.dir)?;
+        stage.mark_done(&StageDone {
+            iterations: Some(outcome.iterations),
+            wall_s: Some(outcome.wall_s),
+            ..Default::default()
+        })?;
+    }
+    Ok(TeacherStage { stage, hash })
+}
+
+/// The MNIST feature classifier (MNIST data only), trained once and shared.
+pub fn classifier_stage(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+    device: tch::Device,
+) -> Result<Option<(crate::classifier::Classifier, f64)>> {
+    Ok(match &cfg.data {
+        DatasetSpec::Mnist(_) => Some(crate::classifier::cached(
+            &paths.stages,
+            &crate::classifier::ClassifierKey {
+                revision: 1,
+                epochs: cfg.eval.classifier_epochs,
+                train_size: cfg.eval.classifier_train_size,
+                seed: 0,
+            },
+            device,
+        )?),
+        _ => None,
+    })
+}
+
+/// The teacher's sample sets of one snapshot: their file and the key they were drawn with.
+pub struct TeacherSamples {
+    /// `teacher_samples.safetensors` (z, Phi_1, Phi_K, Phi_fine, Phi_K(z'), labels).
+    pub file: PathBuf,
+    /// Hash of the sampling key (names the student's sample file).
+    pub key_hash: String,
+}
+
+/// Stage 3: the teacher's sample sets at one snapshot, reused when done.
+pub fn teacher_samples_stage(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+    teacher_hash: &str,
+    snapshot: u64,
+    teacher: &Denoiser,
+    device: tch::Device,
+) -> Result<TeacherSamples> {
+    let e = &cfg.eval;
+    let num_classes = cfg.teacher.net.num_classes();
+    let shape = cfg.teacher.net.data_shape();
+    let plan = crate::config::EvalPlan::new(e, crate::config::EvalPlan::drawn(e));
+    let n = plan.n_drawn;
+    let samples_key = SamplesKey {
+        teacher: teacher_hash.to_string(),
+        snapshot,
+        eval: SamplingKey {
+            seed: e.seed,
+            n,
+            n_indep: plan.n_indep,
+            steps: vec![1, e.reference_steps, e.fine_steps],
+            solver: e.solver,
+        },
+    };
+    let stage = Stage::new(&paths.stages, "samples", &samples_key)?;
+    let file = stage.path("teacher_samples.safetensors");
+    let _lock = stage.lock()?;
+    if !stage.is_done() {
+        tracing::info!(
+            snapshot,
+            n,
+            "sampling the teacher (Phi_1, Phi_{}, Phi_{})",
+            e.reference_steps,
+            e.fine_steps
+        );
+        let (z, labels) = sampling::seeds(e.seed, n, &shape, num_classes, device);
+        let (z_indep, labels_indep) =
+            sampling::seeds(e.seed + 1, plan.n_indep, &shape, num_classes, device);
+        let ts = |z: &tch::Tensor, y: Option<&tch::Tensor>, k: usize| {
+            sampling::teacher_samples(teacher, z, y, k, e.solver, e.chunk)
+        };
+        let phi_1 = ts(&z, labels.as_ref(), 1);
+        let phi_k = ts(&z, labels.as_ref(), e.reference_steps);
+        let phi_fine = ts(&z, labels.as_ref(), e.fine_steps);
+        let phi_k_indep = ts(&z_indep, labels_indep.as_ref(), e.reference_steps);
+        let z_rows = dmd_nets::convert::tensor_to_array(&z);
+        let mut arrays = vec![
+            ("z", &z_rows),
+            ("phi_1", &phi_1),
+            ("phi_k", &phi_k),
+            ("phi_fine", &phi_fine),
+            ("phi_k_indep", &phi_k_indep),
+        ];
+        let label_cols = labels.as_ref().map(sampling::labels_column);
+        if let Some(l) = &label_cols {
+            arrays.push(("labels", l));
+        }
+        store::save_arrays(&file, &arrays)?;
+        stage.mark_done(&StageDone {
+            n: Some(n),
+            ..Default::default()
+        })?;
+    }
+    Ok(TeacherSamples {
+        file,
+        key_hash: store::config_hash(&samples_key),
+    })
+}
+
+/// Stage 4: the DMD student of one snapshot, reused when done. Returns its stage, locked:
+/// the lock is held through the student's sampling, which writes into the same folder.
+pub fn student_stage(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+    teacher_hash: &str,
+    snapshot: u64,
+    teacher: &Denoiser,
+    data: &TrainData,
+) -> Result<(Stage, StageLock)> {
+    let student_key = StudentKey {
+        teacher: teacher_hash.to_string(),
+        snapshot,
+        distill: &cfg.distill,
+    };
+    let stage = Stage::new(&paths.stages, "student", &student_key)?;
+    let lock = stage.lock()?;
+    if !stage.is_done() {
+        tracing::info!(snapshot, "distilling in {}", stage.dir.display());
+        let outcome = dmd_train::distill(&cfg.distill, teacher, Some(data), &stage.dir)?;
+        stage.mark_done(&StageDone {
+            iterations: Some(outcome.iterations),
+            wall_s: Some(outcome.wall_s),
+            ..Default::default()
+        })?;
+    }
+    Ok((stage, lock))
+}
+
+/// Stage 5: the student's samples `G(z)` on the teacher's seeds, in the student's folder
+/// (call with the student's lock held).
+pub fn student_samples_stage(
+    cfg: &ExperimentConfig,
+    student: &Stage,
+    samples: &TeacherSamples,
+    device: tch::Device,
+) -> Result<PathBuf> {
+    let path = student.path(&format!("student_samples-{}.safetensors", samples.key_hash));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let loaded = store::load_arrays(&samples.file)?;
+    let z = sampling::rows_to_tensor(&loaded["z"], &cfg.teacher.net.data_shape(), device)?;
+    let labels = loaded
+        .get("labels")
+        .map(|c| sampling::labels_from_column(c, device));
+    let generator = Denoiser::load(&student.path(dmd_train::dmd::files::GENERATOR), device)?;
+    let sigmas = dmd_train::student_sigmas(cfg.distill.student_steps, cfg.distill.grid_size);
+    let g = sampling::student_samples(&generator, &z, labels.as_ref(), &sigmas, cfg.eval.chunk);
+    store::save_arrays(&path, &[("g", &g)])?;
+    Ok(path)
+}
+
+/// Stages 3-7 for one teacher snapshot: teacher samples, student, student samples, then the
+/// measurements and figures. `None` when `until` stops before the analysis.
+#[allow(clippy::too_many_arguments)]
+fn snapshot_stages(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+    teacher_stage: &TeacherStage,
+    snapshot: u64,
+    data: &TrainData,
+    classifier: Option<&(crate::classifier::Classifier, f64)>,
+    until: Until,
+    device: tch::Device,
+) -> Result<Option<SnapshotResult>> {
+    let teacher = Denoiser::load(&teacher_stage.weights(cfg, snapshot), device)?;
+    let samples =
+        teacher_samples_stage(cfg, paths, &teacher_stage.hash, snapshot, &teacher, device)?;
+    let (student, student_lock) =
+        student_stage(cfg, paths, &teacher_stage.hash, snapshot, &teacher, data)?;
+    if until == Until::Distill {
+        return Ok(None);
+    }
+    let student_samples = student_samples_stage(cfg, &student, &samples, device)?;
+    drop(student_lock);
+    if until == Until::Sample {
+        return Ok(None);
+    }
+    let out_dir = paths.results.join(&cfg.name);
+    let snap_dir = out_dir.join(format!("snapshot-{snapshot:06}"));
+    let input = analyze::AnalysisInput::load(&samples.file, &student_samples)?;
+    let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples);
+    analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
+    figures::student_figures(
+        cfg,
+        snapshot,
+        &input,
+        data,
+        &snap_dir,
+        &out_dir.join("figures"),
+    )?;
+    Ok(Some(SnapshotResult {
+        snapshot,
+        metrics: PathBuf::from(format!("snapshot-{snapshot:06}")).join("metrics.json"),
+        distill_log: student.path(dmd_train::dmd::files::METRICS),
+        samples: samples.file,
+        distill_wall_s: student.recorded_wall_s(),
+    }))
+}
+
+/// Builds the training set; labels are kept only for a conditional teacher.
+fn load_data(cfg: &ExperimentConfig) -> Result<TrainData> {
+    let ds = cfg.data.generate(cfg.n_train, cfg.data_seed)?;
+    let labels = if cfg.teacher.net.num_classes() > 0 {
+        match ds.labels {
+            Some(l) => Some(l),
+            None => bail!(
+                "the teacher is conditional but dataset `{}` has no labels",
+                cfg.data.name()
+            ),
+        }
+    } else {
+        None
+    };
+    let shape: Vec<i64> = ds.shape.iter().map(|&d| d as i64).collect();
+    Ok(TrainData::new(ds.x, labels, shape)?)
+}
+
+/// Stops with one line per missing file the experiment needs the user to bring.
+fn check_required_files(cfg: &ExperimentConfig) -> Result<()> {
+    let missing: Vec<String> = cfg
+        .requires
+        .iter()
+        .filter_map(|r| {
+            let p = dmd_data::paths::in_data_dir(&r.path);
+            (!p.is_file()).then(|| format!("{} ({})", p.display(), r.what))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(MissingFiles {
+            experiment: cfg.name.clone(),
+            files: missing.join("; "),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// An experiment needs files the user must bring (e.g. ImageNet-64 teacher weights).
+#[derive(Debug, thiserror::Error)]
+#[error("experiment `{experiment}` needs files you must bring: {files}")]
+pub struct MissingFiles {
+    /// Experiment name.
+    pub experiment: String,
+    /// Each missing file with what it is, `; `-separated.
+    pub files: String,
+}

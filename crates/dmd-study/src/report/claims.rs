@@ -1,0 +1,241 @@
+//! The science of the report: the paper's claims, each with our numbers and a verdict from
+//! [`crate::gates`].
+
+use super::*;
+
+/// One row of the claims table.
+pub(super) struct Claim {
+    pub(super) claim: &'static str,
+    pub(super) paper: &'static str,
+    pub(super) experiment: &'static str,
+    pub(super) ours: String,
+    pub(super) verdict: ClaimVerdict,
+}
+
+pub(super) fn fmt_de(m: &StudentMetrics) -> String {
+    match &m.student().delta_e_interval {
+        Some(ci) => format!(
+            "{:.3} [{:.3}, {:.3}]",
+            m.student().delta_e,
+            ci.lower,
+            ci.upper
+        ),
+        None => format!("{:.3}", m.student().delta_e),
+    }
+}
+
+pub(super) fn fine(m: &StudentMetrics) -> f64 {
+    m.pairing()
+        .student_vs_fine
+        .as_ref()
+        .map_or(f64::NAN, |d| d.delta_e)
+}
+
+pub(super) fn remapped(m: &StudentMetrics) -> f64 {
+    m.pairing()
+        .fully_remapped
+        .as_ref()
+        .map_or(f64::NAN, |d| d.delta_e)
+}
+
+/// A verdict on one student's pairing, gated on its fit.
+pub(super) fn gated(m: &StudentMetrics, holds: bool) -> ClaimVerdict {
+    student_claim_verdict(m.fit.status, m.fit.gap_remaining, holds)
+}
+
+pub(super) fn last(l: Option<&Loaded>) -> Option<&StudentMetrics> {
+    l.and_then(|l| l.students.iter().max_by_key(|m| m.snapshot))
+}
+
+/// One claim row: `result` is `(ours, verdict)`, or `None` when the experiment did not run.
+pub(super) fn claim(
+    claim: &'static str,
+    paper: &'static str,
+    experiment: &'static str,
+    result: Option<(String, ClaimVerdict)>,
+) -> Claim {
+    let (ours, verdict) = result.unwrap_or_else(|| ("not run".into(), ClaimVerdict::NotRun));
+    Claim {
+        claim,
+        paper,
+        experiment,
+        ours,
+        verdict,
+    }
+}
+
+pub(super) fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
+    let remap = |name: &str| {
+        last(r.get(name)).map(|m| {
+            (
+                format!(
+                    "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; copy score {:.2}",
+                    m.pairing().k,
+                    fmt_de(m),
+                    m.pairing().fine_k.unwrap_or(0),
+                    fine(m),
+                    m.student().copy_score
+                ),
+                gated(
+                    m,
+                    pairing_by_delta_e(m.student().delta_e) == Pairing::Remapping,
+                ),
+            )
+        })
+    };
+    let copy = |name: &str| {
+        last(r.get(name)).map(|m| {
+            (
+                format!(
+                    "{} (copy score {:.2}; remapped control {:.2})",
+                    fmt_de(m),
+                    m.student().copy_score,
+                    remapped(m)
+                ),
+                gated(
+                    m,
+                    pairing_by_delta_e(m.student().delta_e) == Pairing::Copying,
+                ),
+            )
+        })
+    };
+    let mut snaps: Vec<&StudentMetrics> = r
+        .get("mnist-snapshots")
+        .map(|l| l.students.iter().collect())
+        .unwrap_or_default();
+    snaps.sort_by_key(|m| m.snapshot);
+    let (first_snapshot, trend) = match (snaps.first(), snaps.last()) {
+        (Some(first), Some(lastm)) if snaps.len() >= 2 => {
+            let xs: Vec<f64> = snaps.iter().map(|m| m.snapshot as f64).collect();
+            let ys: Vec<f64> = snaps.iter().map(|m| m.student().delta_e).collect();
+            let rho = dmd_analysis::spearman(&xs, &ys)
+                .map(|c| c.r)
+                .unwrap_or(f64::NAN);
+            let series: Vec<String> = snaps
+                .iter()
+                .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
+                .collect();
+            (
+                Some((
+                    format!("{} ({} it)", fmt_de(first), first.snapshot),
+                    gated(first, first.student().delta_e > lastm.student().delta_e),
+                )),
+                Some((
+                    format!("{}; Spearman rho {rho:.2}", series.join(", ")),
+                    claim_verdict(
+                        snaps.iter().all(|m| m.fit.converged),
+                        rho < 0.0 && lastm.student().delta_e < first.student().delta_e,
+                    ),
+                )),
+            )
+        }
+        _ => (None, None),
+    };
+    let uncond = last(r.get("mnist-uncond"));
+    let memorisation = uncond
+        .and_then(|m| m.metrics.memorisation.as_ref())
+        .map(|mem| {
+            (
+                format!(
+                    "memorised fraction {:.4} of {} (median r {:.2})",
+                    mem.memorised_fraction, mem.n, mem.median_ratio
+                ),
+                claim_verdict(true, mem.memorised_fraction < MEMORISED_FRACTION_MAX),
+            )
+        });
+    let correlation = uncond.and_then(|m| {
+        let c = m
+            .metrics
+            .displacement
+            .as_ref()?
+            .delta_vs_distance_to_train
+            .as_ref()?;
+        Some((
+            format!(
+                "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})",
+                c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value
+            ),
+            claim_verdict(
+                m.fit.converged,
+                c.pearson.r < 0.0 && c.pearson.p_value < CORRELATION_P_MAX,
+            ),
+        ))
+    });
+    let gan = uncond.zip(last(r.get("mnist-gan"))).map(|(off, on)| {
+        (
+            format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
+            claim_verdict(
+                off.fit.converged && on.fit.converged,
+                pairing_by_delta_e(off.student().delta_e) == Pairing::Copying,
+            ),
+        )
+    });
+    vec![
+        claim(
+            "low-D chessboard (R^4): the student remaps",
+            "Delta_E = 8.55",
+            "chessboard-r4",
+            remap("chessboard-r4"),
+        ),
+        claim(
+            "double moons (R^4): remapping",
+            "remaps (Fig. 8)",
+            "moons-r4",
+            remap("moons-r4"),
+        ),
+        claim(
+            "32-component GMM (R^4): remapping",
+            "remaps (Fig. 8)",
+            "gmm32-r4",
+            remap("gmm32-r4"),
+        ),
+        claim(
+            "unconditional MNIST (teacher 8192 it): copying",
+            "Delta_E = 0.0367",
+            "mnist-uncond",
+            copy("mnist-uncond"),
+        ),
+        claim(
+            "MNIST, earliest teacher snapshot: weaker copying",
+            "Delta_E = 1.05 (1024 it)",
+            "mnist-snapshots",
+            first_snapshot,
+        ),
+        claim(
+            "Delta_E decreases as the teacher converges",
+            "decreasing over 1024..8192 it (Fig. 7)",
+            "mnist-snapshots",
+            trend,
+        ),
+        claim(
+            "class-conditional MNIST: copying",
+            "copies (Fig. 9)",
+            "mnist-cond",
+            copy("mnist-cond"),
+        ),
+        claim(
+            "MLP-manifold (16-D in 1024-D), conditional: copying",
+            "copies (Fig. 9)",
+            "mlp-manifold-cond",
+            copy("mlp-manifold-cond"),
+        ),
+        claim(
+            "the teacher does not memorise (r = d1/d2 < 1/3 is rare)",
+            "no memorisation (Fig. 5)",
+            "mnist-uncond",
+            memorisation,
+        ),
+        claim(
+            "delta(z) correlates negatively with D(z)",
+            "negative (Fig. 6)",
+            "mnist-uncond",
+            correlation,
+        ),
+        claim(
+            "copying does not come from the GAN term",
+            "copies without GAN (Sec. 4.3)",
+            "mnist-uncond vs mnist-gan",
+            gan,
+        ),
+    ]
+}

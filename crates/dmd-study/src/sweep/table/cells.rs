@@ -1,0 +1,66 @@
+//! Statistics: rows grouped into grid cells, summarised over the replicate axis.
+
+use super::*;
+
+/// The coordinates of a row without the replicate axis.
+pub(super) fn factor_coords(
+    sweep: &SweepConfig,
+    coords: &[(String, String)],
+) -> Vec<(String, String)> {
+    coords
+        .iter()
+        .filter(|(a, _)| *a != sweep.replicate_axis)
+        .cloned()
+        .collect()
+}
+
+/// Groups rows by (factor coordinates, snapshot), in the order of the grid.
+pub(super) fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
+    let mut order: Vec<(Vec<(String, String)>, u64)> = Vec::new();
+    let mut groups: BTreeMap<usize, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        let key = (factor_coords(sweep, &r.coords), r.snapshot);
+        let i = order.iter().position(|k| *k == key).unwrap_or_else(|| {
+            order.push(key.clone());
+            order.len() - 1
+        });
+        groups.entry(i).or_default().push(r);
+    }
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(i, (coords, snapshot))| {
+            let all = &groups[&i];
+            let counted: Vec<&Row> = all.iter().copied().filter(|r| r.counts).collect();
+            let use_rows = if counted.is_empty() {
+                all.clone()
+            } else {
+                counted.clone()
+            };
+            let summ = |f: &dyn Fn(&Row) -> Option<f64>| {
+                let v: Vec<f64> = use_rows.iter().filter_map(|r| f(r)).collect();
+                replicate_summary(&v, LEVEL)
+            };
+            let mean_of = |f: &dyn Fn(&Row) -> Option<f64>| {
+                let v: Vec<f64> = all.iter().filter_map(|r| f(r)).collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
+            Cell {
+                coords,
+                snapshot,
+                n: all.len(),
+                n_counted: counted.len(),
+                delta_e: summ(&|r| Some(r.delta_e)),
+                delta_e_fine: summ(&|r| r.delta_e_fine),
+                copy_score: summ(&|r| Some(r.copy_score)),
+                copy_score_fine: summ(&|r| r.copy_score_fine),
+                diversity: summ(&|r| r.diversity),
+                diversity_relative: summ(&|r| r.diversity_relative),
+                spread_ratio: summ(&|r| r.spread_ratio),
+                teacher_support_ratio: mean_of(&|r| r.teacher_support_ratio),
+                teacher_fit_ratio: mean_of(&|r| r.teacher_fit_ratio),
+                teacher_nn_ratio: mean_of(&|r| r.teacher_nn_ratio),
+            }
+        })
+        .collect()
+}
