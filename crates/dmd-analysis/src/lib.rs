@@ -9,7 +9,7 @@
 //!
 //! | measurement | module | paper |
 //! |---|---|---|
-//! | `Delta_E`, copy score, controls, bootstrap CIs | [`pairing`] | Def. 1, Eq. 6 |
+//! | `Delta_E`, copy score, controls, bootstrap CIs (the formula: [`dmd_ot::pairing_inefficiency`], [`dmd_ot::pairing_inefficiency_from_cost`]) | [`pairing`] | Def. 1, Eq. 6 |
 //! | nearest/second-nearest training neighbours, `D(z)` | [`nn`] | Sec. 4.1, 4.2.1 |
 //! | memorisation ratio `r(y) = d1 / d2` | [`memorisation`] | Sec. 4.1, Figs. 5, 12 |
 //! | `delta(z)`, displacement pairs | [`displacement`] | Sec. 4.2.1, Figs. 6, 11 |
@@ -17,7 +17,7 @@
 //! | PCA (faer symmetric eigendecomposition) and triplet projection | [`pca`] | Figs. 1, 10 |
 //! | heatmap cost matrix + optimal assignment | [`heatmap`] | Figs. 3, 7 |
 //! | sliced W2 (with noise floor), Frechet distance | [`distribution_fit`] | beside every `Delta_E` |
-//! | sample diversity (1 - mean pairwise cosine), RMS pairwise distance | [`diversity`] | DP-DMD Eq. 9 |
+//! | sample diversity (1 - mean pairwise cosine), RMS pairwise distance | [`diversity`](mod@diversity) | DP-DMD Eq. 9 |
 //! | everything of one run as `metrics.json` | [`metrics`] | |
 //!
 //! ```

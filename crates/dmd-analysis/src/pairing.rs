@@ -1,7 +1,9 @@
 //! Pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1, Eq. 6) with its
-//! controls and bootstrap intervals, through the exact assignment solver of `dmd-ot`.
+//! controls and bootstrap intervals. The formula itself lives in `dmd-ot` and is not repeated
+//! here: the estimate is [`dmd_ot::pairing_inefficiency`], every bootstrap resample is
+//! [`dmd_ot::pairing_inefficiency_from_cost`] on the resampled cost matrix.
 //!
-//! Controls (see `reference/calibration.md`):
+//! Controls, the reference values a student's `Delta_E` is read against:
 //! * `Delta_E(Phi_K, G)` for the paper's reference `K = 8` and a fine reference (`Phi_32`);
 //! * `Delta_E(Phi_K, Phi_1)`: the student's starting point;
 //! * the fully-remapped reference `Delta_E(Phi_K(z), Phi_K(z'))` with independent seeds `z'`:
@@ -18,6 +20,7 @@
 //! resamples' quantiles re-centred on the estimate ([`bootstrap_intervals_around`]), with the
 //! offset kept in `centre_shift`.
 
+use dmd_ot::OtError;
 use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -27,7 +30,8 @@ use serde::{Deserialize, Serialize};
 use crate::bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_intervals_around};
 use crate::error::{AnalysisError, Result, check_same_shape};
 
-/// `Delta_E` of one pair of sample sets, with the energies and optional bootstrap intervals.
+/// `Delta_E` of one pair of sample sets (paper Definition 1, Eq. 6), with the energies and
+/// optional bootstrap intervals; the values are those of [`dmd_ot::PairingInefficiency`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaEEstimate {
     /// `Delta_E = E_DT / E_OT - 1`.
@@ -50,28 +54,26 @@ pub struct DeltaEEstimate {
     pub copy_score_interval: Option<BootstrapInterval>,
 }
 
-/// `(Delta_E, copy score)` from a cost matrix restricted to the seeds `idx` (with repeats).
-fn delta_e_from_cost(cost: &Array2<f64>, idx: &[usize]) -> Result<(f64, f64)> {
+/// `(delta_e, copy score)` of one bootstrap resample: the full cost matrix restricted to the
+/// seeds `idx` (with repeats), scored by [`dmd_ot::pairing_inefficiency_from_cost`]
+/// (paper Definition 1, Eq. 6).
+fn resample_statistics(cost: &Array2<f64>, idx: &[usize]) -> Result<(f64, f64)> {
     let n = idx.len();
     let sub = Array2::from_shape_fn((n, n), |(a, b)| cost[[idx[a], idx[b]]]);
-    let nf = n as f64;
-    let e_dt = (0..n).map(|i| sub[[i, i]]).sum::<f64>() / nf;
-    let e_rand = sub.sum() / (nf * nf);
-    let e_ot = dmd_ot::solve_assignment(sub.view())?.total_cost / nf;
-    if e_ot <= 0.0 {
-        return Err(AnalysisError::Degenerate {
+    let p = dmd_ot::pairing_inefficiency_from_cost(sub.view()).map_err(|e| match e {
+        OtError::ZeroOptimalCost { .. } => AnalysisError::Degenerate {
             what: "delta_e bootstrap",
             detail: "a resample has E_OT = 0 (the two sets coincide up to a permutation)".into(),
-        });
-    }
-    Ok((
-        (e_dt / e_ot - 1.0).max(0.0),
-        (e_rand - e_dt) / (e_rand - e_ot),
-    ))
+        },
+        other => other.into(),
+    })?;
+    Ok((p.delta_e, p.copy_score()))
 }
 
-/// `Delta_E(phi, g)` for seed-aligned rows, with bootstrap intervals when `bootstrap` is given
-/// (`n_resamples` assignment solves).
+/// `delta_e = e_dt / e_ot - 1` (paper Definition 1, Eq. 6) of `(phi, g)` for seed-aligned rows,
+/// as computed by [`dmd_ot::pairing_inefficiency`], with bootstrap intervals when `bootstrap` is
+/// given (`n_resamples` assignment solves, each through
+/// [`dmd_ot::pairing_inefficiency_from_cost`]).
 pub fn delta_e(
     phi: ArrayView2<f32>,
     g: ArrayView2<f32>,
@@ -93,7 +95,7 @@ pub fn delta_e(
     if let Some(cfg) = bootstrap {
         let cost = dmd_ot::try_sq_euclidean_cost(phi, g)?;
         let iv = bootstrap_intervals_around(p.n, &[est.delta_e, est.copy_score], cfg, |idx| {
-            let (d, c) = delta_e_from_cost(&cost, idx)?;
+            let (d, c) = resample_statistics(&cost, idx)?;
             Ok(vec![d, c])
         })?;
         // Delta_E >= 0 and copy score <= 1 by construction (E_DT >= E_OT); re-centring must

@@ -2,7 +2,23 @@
 //!
 //! Optimal transport between two equal-size point clouds: squared-Euclidean cost matrices,
 //! an exact linear assignment solver with an optimality certificate, log-domain Sinkhorn, and
-//! the study's pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1).
+//! the study's pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1, Eq. 6).
+//! `Delta_E` is evaluated here and nowhere else: `dmd-analysis` calls
+//! [`pairing_inefficiency`] for its estimates and [`pairing_inefficiency_from_cost`] for its
+//! bootstrap resamples.
+//!
+//! | quantity | symbol | function | paper |
+//! |---|---|---|---|
+//! | pairing inefficiency from two point sets | `delta_e = e_dt / e_ot - 1` | [`pairing_inefficiency`] | Def. 1, Eq. 6 |
+//! | pairing inefficiency from a cost matrix (bootstrap resamples) | `delta_e`, `e_dt`, `e_ot` | [`pairing_inefficiency_from_cost`] | Def. 1, Eq. 6 |
+//! | direct-pairing energy `mean_i C_ii` | `e_dt` | [`PairingInefficiency::e_dt`] | Def. 1, Eq. 6 |
+//! | optimal-transport energy `min_pi mean_i C_{i,pi(i)}` | `e_ot` | [`PairingInefficiency::e_ot`] | Def. 1, Eq. 6 |
+//! | random-pairing energy `mean_{i,j} C_ij` | `e_rand` | [`PairingInefficiency::e_rand`] | |
+//! | copy score `(e_rand - e_dt) / (e_rand - e_ot)` | | [`PairingInefficiency::copy_score`] | |
+//! | fraction of seeds with `pi(i) = i` | | [`PairingInefficiency::fixed_point_fraction`] | |
+//! | squared-Euclidean cost `C_ij = sum_k (x_ik - y_jk)^2` | `C` | [`sq_euclidean_cost`], [`try_sq_euclidean_cost`] | the cost inside Eq. 6 |
+//! | exact optimal assignment `pi` with dual certificate | `pi` | [`solve_assignment`], [`solve_assignment_with`], [`Assignment::certificate`] | the `min_pi` of `e_ot` |
+//! | entropic OT (log-domain Sinkhorn) | | [`sinkhorn`] | |
 //!
 //! ```
 //! use dmd_ot::{pairing_inefficiency, solve_assignment, sq_euclidean_cost};
@@ -40,5 +56,5 @@ mod sinkhorn;
 pub use assignment::{Assignment, Certificate, Method, solve_assignment, solve_assignment_with};
 pub use cost::{DIRECT_MAX_D, sq_euclidean_cost, try_sq_euclidean_cost};
 pub use error::OtError;
-pub use pairing::{PairingInefficiency, pairing_inefficiency};
+pub use pairing::{PairingInefficiency, pairing_inefficiency, pairing_inefficiency_from_cost};
 pub use sinkhorn::{SinkhornConfig, SinkhornResult, sinkhorn};

@@ -1,13 +1,18 @@
-//! The pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1).
+//! The pairing inefficiency `Delta_E = E_DT / E_OT - 1` (paper Definition 1, Eq. 6).
 //!
-//! For teacher samples `Phi(z_i)` and student samples `G(z_i)` drawn from the same noises `z_i`:
-//! - direct-pairing energy `E_DT = (1/N) sum_i ||Phi(z_i) - G(z_i)||^2`,
-//! - optimal-transport energy `E_OT = min_pi (1/N) sum_i ||Phi(z_i) - G(z_pi(i))||^2`,
-//! - random-pairing energy `E_rand = (1/N^2) sum_{i,j} ||Phi(z_i) - G(z_j)||^2`.
+//! For teacher samples `Phi(z_i)` and student samples `G(z_i)` drawn from the same noises `z_i`,
+//! with the cost matrix `C_ij = ||Phi(z_i) - G(z_j)||^2`:
+//! - direct-pairing energy `E_DT = (1/N) sum_i C_ii` (field `e_dt`),
+//! - optimal-transport energy `E_OT = min_pi (1/N) sum_i C_{i,pi(i)}` (field `e_ot`),
+//! - random-pairing energy `E_rand = (1/N^2) sum_{i,j} C_ij` (field `e_rand`).
 //!
 //! `Delta_E >= 0` (the identity is one of the permutations) and is invariant to a common rescaling
-//! of both sets. `Delta_E ~ 0` means the student copies the teacher's pairing; large values mean
-//! it remaps noises to other outputs.
+//! of both sets (paper Lemma 3). `Delta_E ~ 0` means the student copies the teacher's pairing;
+//! large values mean it remaps noises to other outputs.
+//!
+//! This module is the one place the formula is evaluated: [`pairing_inefficiency`] starts from
+//! the two point sets, [`pairing_inefficiency_from_cost`] from a cost matrix (e.g. the rows and
+//! columns of a bootstrap resample), and the first calls the second.
 
 use crate::assignment::{check_finite, solve_assignment};
 use crate::cost::try_sq_euclidean_cost;
@@ -15,7 +20,7 @@ use crate::error::OtError;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-/// `Delta_E` and the energies it is made of.
+/// `Delta_E` and the energies it is made of (paper Definition 1, Eq. 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairingInefficiency {
     /// `Delta_E = E_DT / E_OT - 1` (rounding below 0 is clamped to 0).
@@ -24,7 +29,8 @@ pub struct PairingInefficiency {
     pub e_dt: f64,
     /// Optimal-transport energy `E_OT = min_pi mean_i ||phi_i - g_pi(i)||^2` (exact assignment).
     pub e_ot: f64,
-    /// Random-pairing energy: the mean of the whole cost matrix.
+    /// Random-pairing energy `E_rand = mean_{i,j} ||phi_i - g_j||^2`: the mean of the whole cost
+    /// matrix, used by the copy score.
     pub e_rand: f64,
     /// Number of points `N`.
     pub n: usize,
@@ -51,7 +57,9 @@ impl PairingInefficiency {
     }
 }
 
-/// Computes `Delta_E(phi, g)` for two `N x d` point sets whose rows are paired by index.
+/// Computes `delta_e = e_dt / e_ot - 1` (paper Definition 1, Eq. 6) for two `N x d` point sets
+/// whose rows are paired by index: the squared-Euclidean cost matrix `C_ij = ||phi_i - g_j||^2`
+/// ([`try_sq_euclidean_cost`]) scored by [`pairing_inefficiency_from_cost`].
 ///
 /// Errors: different shapes ([`OtError::ShapeMismatch`]), `N = 0` ([`OtError::Empty`]),
 /// NaN/inf entries ([`OtError::NonFinite`]), and `E_OT = 0` ([`OtError::ZeroOptimalCost`]):
@@ -75,10 +83,31 @@ pub fn pairing_inefficiency(
     check_finite_f32(g, "g")?;
     let cost = try_sq_euclidean_cost(phi, g)?;
     check_finite(cost.view(), "cost matrix (overflow: rescale the points)")?;
+    pairing_inefficiency_from_cost(cost.view())
+}
+
+/// Computes `delta_e = e_dt / e_ot - 1` (paper Definition 1, Eq. 6) from a square cost matrix
+/// whose diagonal is the pairing being scored: `cost[[i, j]]` is the cost of pairing row `i` of
+/// the first set with row `j` of the second, so `cost[[i, i]]` is the direct (same-seed) pair.
+///
+/// `e_dt` is the mean of the diagonal, `e_ot` the mean cost of the exact optimal assignment
+/// ([`solve_assignment`]), `e_rand` the mean of the whole matrix; `delta_e` is clamped at 0
+/// against rounding. [`pairing_inefficiency`] is this function applied to the squared-Euclidean
+/// cost matrix of two point sets; a bootstrap resample (seed indices `idx`, with repeats) is
+/// this function applied to `cost[[idx[a], idx[b]]]`.
+///
+/// Errors: an empty ([`OtError::Empty`]) or non-square ([`OtError::ShapeMismatch`]) matrix, a
+/// NaN/inf entry ([`OtError::NonFinite`]), and `e_ot = 0` ([`OtError::ZeroOptimalCost`]), where
+/// `delta_e` is undefined.
+pub fn pairing_inefficiency_from_cost(
+    cost: ArrayView2<f64>,
+) -> Result<PairingInefficiency, OtError> {
+    // Validates the matrix (non-empty, square, finite) before any entry is read.
+    let assignment = solve_assignment(cost)?;
+    let n = cost.nrows();
     let nf = n as f64;
     let e_dt = (0..n).map(|i| cost[[i, i]]).sum::<f64>() / nf;
     let e_rand = cost.sum() / (nf * nf);
-    let assignment = solve_assignment(cost.view())?;
     let e_ot = assignment.total_cost / nf;
     if e_ot <= 0.0 {
         return Err(OtError::ZeroOptimalCost { e_dt });

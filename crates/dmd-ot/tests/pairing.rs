@@ -1,9 +1,10 @@
 //! Invariants of the pairing inefficiency Delta_E (paper Definition 1) and its error cases.
 
 use dmd_ot::{
-    OtError, PairingInefficiency, pairing_inefficiency, solve_assignment, sq_euclidean_cost,
+    OtError, PairingInefficiency, pairing_inefficiency, pairing_inefficiency_from_cost,
+    solve_assignment, sq_euclidean_cost,
 };
-use ndarray::Array2;
+use ndarray::{Array2, array};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -196,4 +197,46 @@ fn cost_matrix_paths_agree() {
     assert!(dmd_ot::try_sq_euclidean_cost(x.view(), gaussian(&mut rng, 3, 4).view()).is_err());
     let a = solve_assignment(c.view()).expect("valid");
     assert_eq!(a.row_to_col, vec![0, 1, 2]);
+}
+
+#[test]
+fn from_cost_is_the_same_computation() {
+    // Known answer: the direct pairing costs 4 per row, the swap 1.
+    let c = array![[4.0, 1.0], [1.0, 4.0]];
+    let p = pairing_inefficiency_from_cost(c.view()).expect("valid");
+    assert_eq!((p.e_dt, p.e_ot, p.e_rand, p.delta_e), (4.0, 1.0, 2.5, 3.0));
+    assert_eq!((p.n, p.assignment.clone()), (2, vec![1, 0]));
+    assert_eq!(p.copy_score(), -1.0);
+    // From points, `pairing_inefficiency` is exactly `pairing_inefficiency_from_cost` of the
+    // squared-Euclidean cost matrix (direct and GEMM cost paths).
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    for (n, d) in [(1, 2), (40, 3), (90, 40)] {
+        let phi = gaussian(&mut rng, n, d);
+        let g = gaussian(&mut rng, n, d);
+        let c = sq_euclidean_cost(phi.view(), g.view());
+        assert_eq!(
+            pairing_inefficiency_from_cost(c.view()).expect("valid"),
+            pairing_inefficiency(phi.view(), g.view()).expect("valid")
+        );
+    }
+    // Errors: empty, non-square, non-finite, E_OT = 0.
+    assert!(matches!(
+        pairing_inefficiency_from_cost(Array2::<f64>::zeros((0, 0)).view()),
+        Err(OtError::Empty { .. })
+    ));
+    assert!(matches!(
+        pairing_inefficiency_from_cost(Array2::<f64>::ones((2, 3)).view()),
+        Err(OtError::ShapeMismatch { .. })
+    ));
+    let mut nan = Array2::<f64>::ones((3, 3));
+    nan[[1, 2]] = f64::NAN;
+    assert!(matches!(
+        pairing_inefficiency_from_cost(nan.view()),
+        Err(OtError::NonFinite { row: 1, col: 2, .. })
+    ));
+    let swap = array![[1.0, 0.0], [0.0, 1.0]];
+    assert_eq!(
+        pairing_inefficiency_from_cost(swap.view()),
+        Err(OtError::ZeroOptimalCost { e_dt: 1.0 })
+    );
 }
