@@ -85,7 +85,7 @@ fn resolve(dir: &Path, split: Split, kind: &str, idx: &str) -> PathBuf {
 
 /// Loads one split of MNIST (or any IDX set with MNIST's layout, e.g. Fashion-MNIST) from `dir`.
 pub fn load_mnist(dir: &Path, split: Split) -> Result<Dataset, DataError> {
-    load_image_split(dir, split, MNIST_SETUP_HINT)
+    load_image_split(dir, split, MNIST_SETUP_HINT, None)
 }
 
 const MNIST_SETUP_HINT: &str = "MNIST is not installed: run `cargo xtask setup` (it fetches the \
@@ -96,16 +96,68 @@ const FASHION_SETUP_HINT: &str = "Fashion-MNIST is not installed: run `apt-get i
      dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist) or put the four IDX \
      files in <data folder>/fashion-mnist";
 
-fn load_image_split(dir: &Path, split: Split, hint: &str) -> Result<Dataset, DataError> {
+/// The md5 sums of the four canonical (uncompressed) MNIST files, as published with the
+/// dataset; [`Mnist::load`] checks every file it reads against them.
+pub const MNIST_MD5: [(&str, &str); 4] = [
+    (
+        "train-images.idx3-ubyte",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ),
+    (
+        "train-labels.idx1-ubyte",
+        "a25bea736e30d166cdddb491f175f624",
+    ),
+    ("t10k-images.idx3-ubyte", "2646ac647ad5339dbf082846283269ea"),
+    ("t10k-labels.idx1-ubyte", "27ae3e4e09519cfbb04c329615203637"),
+];
+
+/// Checks `bytes` read from `path` against [`MNIST_MD5`] when `path` has a canonical MNIST
+/// name (an error naming the file and the fix when they differ); other names pass.
+pub fn verify_mnist_md5(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    use md5::{Digest, Md5};
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let Some((_, want)) = MNIST_MD5
+        .iter()
+        .find(|(n, _)| name.as_deref() == Some(*n))
+    else {
+        return Ok(());
+    };
+    let got: String = Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if got != *want {
+        return Err(DataError::Format {
+            path: path.to_path_buf(),
+            reason: format!(
+                "md5 {got} is not MNIST's {want}: the file is corrupt or altered; delete it and run `cargo xtask setup` to fetch it again"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A check of a file's bytes before they are parsed.
+type Verify = fn(&Path, &[u8]) -> Result<(), DataError>;
+
+fn load_image_split(
+    dir: &Path,
+    split: Split,
+    hint: &str,
+    verify: Option<Verify>,
+) -> Result<Dataset, DataError> {
     let images_path = resolve(dir, split, "images", "idx3");
     let labels_path = resolve(dir, split, "labels", "idx1");
-    let images = read_idx(&images_path, hint)?;
-    let labels = read_idx(&labels_path, hint)?;
+    let images = read_idx(&images_path, hint, verify)?;
+    let labels = read_idx(&labels_path, hint, verify)?;
     decode_pair(&images, &images_path, &labels, &labels_path)
 }
 
-fn read_idx(path: &Path, hint: &str) -> Result<IdxArray, DataError> {
+fn read_idx(path: &Path, hint: &str, verify: Option<Verify>) -> Result<IdxArray, DataError> {
     let bytes = read_file(path, hint)?;
+    if let Some(v) = verify {
+        v(path, &bytes)?;
+    }
     parse_idx(&bytes).map_err(|source| DataError::Idx {
         path: path.to_path_buf(),
         source,
@@ -240,7 +292,12 @@ impl Mnist {
 
     /// The whole split in file order.
     pub fn load(&self) -> Result<Dataset, DataError> {
-        load_image_split(&self.dir(), self.split, MNIST_SETUP_HINT)
+        load_image_split(
+            &self.dir(),
+            self.split,
+            MNIST_SETUP_HINT,
+            Some(verify_mnist_md5),
+        )
     }
 
     /// `n = None`: the whole split in file order; `Some(n)`: `n` images drawn without replacement
@@ -270,7 +327,7 @@ impl FashionMnist {
 
     /// The whole split in file order.
     pub fn load(&self) -> Result<Dataset, DataError> {
-        load_image_split(&self.dir(), self.split, FASHION_SETUP_HINT)
+        load_image_split(&self.dir(), self.split, FASHION_SETUP_HINT, None)
     }
 
     /// As [`Mnist::generate`].

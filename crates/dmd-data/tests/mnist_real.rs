@@ -89,3 +89,58 @@ fn mnist_subsets_are_seeded() {
     ));
     assert_eq!(spec.generate(None, 5).unwrap(), full);
 }
+
+/// A copy of the real test split in a temporary folder, with `edit` applied to one file.
+fn altered_copy(file: &str, mut edit: impl FnMut(&mut Vec<u8>)) -> Option<tempfile::TempDir> {
+    let src = dmd_data::paths::default_mnist_dir();
+    if !src.join("t10k-images.idx3-ubyte").is_file() {
+        assert!(!in_ci(), "MNIST missing under CI");
+        eprintln!("SKIPPED: real MNIST not available");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["t10k-images.idx3-ubyte", "t10k-labels.idx1-ubyte"] {
+        let mut bytes = std::fs::read(src.join(f)).unwrap();
+        if f == file {
+            edit(&mut bytes);
+        }
+        std::fs::write(dir.path().join(f), bytes).unwrap();
+    }
+    Some(dir)
+}
+
+fn load_from(dir: &std::path::Path) -> Result<dmd_data::Dataset, DataError> {
+    Mnist {
+        split: Split::Test,
+        dir: Some(dir.to_path_buf()),
+    }
+    .load()
+}
+
+#[test]
+fn a_flipped_pixel_byte_is_detected_on_load() {
+    let Some(dir) = altered_copy("t10k-images.idx3-ubyte", |b| {
+        let i = b.len() / 2;
+        b[i] ^= 0x01;
+    }) else {
+        return;
+    };
+    let err = load_from(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("t10k-images.idx3-ubyte"), "{err}");
+    assert!(err.contains("md5") && err.contains("cargo xtask setup"), "{err}");
+}
+
+#[test]
+fn a_label_changed_to_another_digit_is_detected_on_load() {
+    let Some(dir) = altered_copy("t10k-labels.idx1-ubyte", |b| {
+        let i = b.len() - 1;
+        b[i] = (b[i] + 1) % 10;
+    }) else {
+        return;
+    };
+    let err = load_from(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("t10k-labels.idx1-ubyte") && err.contains("md5"), "{err}");
+    // The untouched copy loads.
+    let good = altered_copy("none", |_| {}).unwrap();
+    assert_eq!(load_from(good.path()).unwrap().len(), 10_000);
+}
