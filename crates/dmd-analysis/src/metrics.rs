@@ -73,9 +73,7 @@ impl RunMetrics {
             path: path.display().to_string(),
             source,
         };
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, self.to_json()?).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        dmd_io::write_atomic(path, self.to_json()?.as_bytes()).map_err(|e| io(e.into_io()))
     }
 
     /// Reads a `metrics.json`.

@@ -10,6 +10,7 @@ mod info;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+use dmd_study::config::resources::MemoryEstimate;
 use dmd_study::config::{ConfigError, ExperimentConfig, default_profile};
 use dmd_study::pipeline::{self, Paths, Until};
 use dmd_study::{jobs, report, reproduce, sweep};
@@ -55,7 +56,8 @@ enum Command {
     Analyze(RunArgs),
     /// Check configs without running anything (exit code 2 on the first bad one).
     Check {
-        /// Config files.
+        /// Config files (at least one).
+        #[arg(required = true)]
         configs: Vec<PathBuf>,
         /// Profile whose overrides to apply.
         #[arg(long, default_value = "cpu")]
@@ -221,7 +223,13 @@ fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {
 fn check(configs: &[PathBuf], profile: &str, sets: &[String]) -> anyhow::Result<()> {
     for c in configs {
         let cfg = ExperimentConfig::load(c, profile, sets)?;
-        println!("{}: ok ({})", c.display(), cfg.name);
+        pipeline::check_inputs(&cfg, c)?;
+        let gib = MemoryEstimate::of(&cfg).total() / (1u64 << 30) as f64;
+        println!(
+            "{}: ok ({}; peak memory about {gib:.1} GiB)",
+            c.display(),
+            cfg.name
+        );
     }
     Ok(())
 }

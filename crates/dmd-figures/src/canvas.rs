@@ -108,10 +108,8 @@ pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, ImageFormat::Png)
-        .map_err(|e| io(&e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(&e))
+    dmd_io::write_atomic_with(path, |tmp| img.save_with_format(tmp, ImageFormat::Png))
+        .map_err(|e| io(&e.into_io()))
 }
 
 /// Compact tick label: integers without decimals, otherwise up to 3 significant digits.

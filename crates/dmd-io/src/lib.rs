@@ -1,7 +1,8 @@
 //! # dmd-io
 //!
 //! The one atomic-write helper of the workspace. A file is written under a temporary name
-//! unique to this process and call (`.<name>.<pid>.<n>.tmp` beside the destination), then
+//! unique to this process and call (`.<stem>.<pid>.<n>.tmp.<ext>` beside the destination, the
+//! extension kept last for writers that choose a format by it), then
 //! renamed over the destination, so a reader sees the old file or the new one, never half of
 //! one, and two processes writing the same file at once never share (or delete) each other's
 //! temporary. Errors name the destination, not the temporary.
@@ -40,16 +41,32 @@ pub enum WriteError {
     },
 }
 
+impl WriteError {
+    /// The underlying I/O error without the destination (for callers whose own error type
+    /// names the path already).
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            Self::Io { source, .. } => source,
+            Self::Writer { message, .. } => std::io::Error::other(message),
+        }
+    }
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A temporary path beside `path`, unique to this process and call.
+/// A temporary path beside `path`, unique to this process and call, ending in `path`'s
+/// extension.
 pub fn temp_path(path: &Path) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
+    let stem = path
+        .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    path.with_file_name(format!(".{stem}.{}.{n}.tmp{ext}", std::process::id()))
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, then rename).
@@ -63,7 +80,28 @@ pub fn write_atomic_with<E: std::fmt::Display>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), WriteError> {
+    write_inner(path, write, false)
+}
+
+/// [`write_atomic_with`], made durable: the temporary is flushed to disk before the rename and
+/// the folder after it (for checkpoints that a crash must not lose).
+pub fn write_durable_with<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), WriteError> {
+    write_inner(path, write, true)
+}
+
+fn write_inner<E: std::fmt::Display>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+    durable: bool,
+) -> Result<(), WriteError> {
     let tmp = temp_path(path);
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(WriteError::Writer {
@@ -71,13 +109,19 @@ pub fn write_atomic_with<E: std::fmt::Display>(
             message: e.to_string(),
         });
     }
-    std::fs::rename(&tmp, path).map_err(|source| {
+    if durable && let Err(e) = std::fs::File::open(&tmp).and_then(|f| f.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
-        WriteError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
+        return Err(io(e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    if durable && let Some(dir) = path.parent() {
+        // Makes the rename durable; not every filesystem can sync a folder, so failure is ignored.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -89,11 +133,10 @@ mod tests {
         let p = Path::new("/x/key.json");
         let (a, b) = (temp_path(p), temp_path(p));
         assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
-            a.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(".key.json.")
+            name.starts_with(".key.") && name.ends_with(".tmp.json"),
+            "{name}"
         );
         assert_eq!(a.parent(), p.parent());
     }

@@ -67,15 +67,13 @@ pub fn save(den: &Denoiser, path: &Path) -> Result<(), NetError> {
             source,
         })?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    safetensors::serialize_to_file(views, Some(metadata), &tmp)
-        .map_err(|e| NetError::checkpoint(path, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|source| NetError::Io {
+    dmd_io::write_atomic_with(path, |tmp| {
+        safetensors::serialize_to_file(views, Some(metadata), tmp)
+    })
+    .map_err(|e| NetError::Io {
         action: "write",
         path: path.to_path_buf(),
-        source,
+        source: e.into_io(),
     })
 }
 
@@ -210,4 +208,16 @@ pub fn load(path: &Path, device: Device) -> Result<Denoiser, NetError> {
         Ok(())
     })?;
     Ok(den)
+}
+
+impl Denoiser {
+    /// Writes a safetensors checkpoint with the config in its metadata (see [`crate::checkpoint`]).
+    pub fn save(&self, path: &Path) -> Result<(), NetError> {
+        save(self, path)
+    }
+
+    /// Rebuilds a denoiser from a checkpoint written by [`Denoiser::save`].
+    pub fn load(path: &Path, device: Device) -> Result<Self, NetError> {
+        load(path, device)
+    }
 }

@@ -1,17 +1,17 @@
 //! The EDM-preconditioned denoiser `D(x; sigma, y) = c_skip x + c_out F(c_in x; c_noise, y)` and
-//! its score `s = (D - x)/sigma^2` (edm-dmd2.md section 1), generic over data shape.
+//! its score `s = (D - x)/sigma^2` (Karras et al. 2022, Eqs. 3 and 7), generic over data shape.
 
 use crate::error::NetError;
 use crate::layers::Fill;
-use crate::net::{NetConfig, RawNet, check_labels};
+use crate::net::NetConfig;
 use crate::precond::{SIGMA_DATA, edm_coeff_tensors};
+use crate::raw::{RawNet, check_labels};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use tch::{Device, Kind, Tensor, nn};
 
 /// Name of the VarStore path under which the raw network's parameters live, so checkpoint keys
 /// read `model.enc.32x32_conv.weight`, as in edm's `EDMPrecond` state dict.
-pub const MODEL_PATH: &str = "model";
+pub use crate::raw::MODEL_PATH;
 
 /// Arithmetic of the raw network's forward pass. Weights are always stored in f32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -205,15 +205,5 @@ impl Denoiser {
         }
         self.vs.copy(&src.vs)?;
         Ok(())
-    }
-
-    /// Writes a safetensors checkpoint with the config in its metadata (see [`crate::checkpoint`]).
-    pub fn save(&self, path: &Path) -> Result<(), NetError> {
-        crate::checkpoint::save(self, path)
-    }
-
-    /// Rebuilds a denoiser from a checkpoint written by [`Denoiser::save`].
-    pub fn load(path: &Path, device: Device) -> Result<Self, NetError> {
-        crate::checkpoint::load(path, device)
     }
 }

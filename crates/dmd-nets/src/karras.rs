@@ -1,4 +1,4 @@
-//! The Karras et al. (2022) noise-level grid used by the EDM samplers (edm-dmd2.md section 2).
+//! The Karras et al. (2022) noise-level grid used by the EDM samplers (their Eq. 5).
 //!
 //! `sigma_i = (sigma_max^(1/rho) + i/(N-1) * (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho`,
 //! `i = 0..N-1`, descending from `sigma_max` to `sigma_min`. The samplers append the final

@@ -10,12 +10,12 @@
 //! `linear_skip` (off by default; not in the paper) adds a full-rank linear map of `x` to the
 //! output, zero-initialised. Data on a `d`-plane of `R^D` needs a denoiser that removes the
 //! `D - d` off-plane noise directions, a rank `D - d` linear map that the 384-wide MLP cannot
-//! represent once `D - d > 384` (calibration.md: the chessboard in `R^512` is not learned); the
+//! represent once `D - d > 384` (without it the chessboard embedded in `R^512` is not learned); the
 //! bypass lets one teacher architecture serve a sweep over the ambient dimension.
 
 use crate::error::NetError;
 use crate::layers::{Fill, FourierEmbedding, Init, Linear, default_init, param};
-use crate::net::RawNet;
+use crate::raw::RawNet;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor, nn};
 

@@ -1,4 +1,4 @@
-//! EDM preconditioning (Karras et al. 2022, Table 1; edm-dmd2.md section 1).
+//! EDM preconditioning (Karras et al. 2022, Eq. 7 and Table 1).
 //!
 //! With `sd = sigma_data`:
 //! `c_skip = sd^2/(sigma^2+sd^2)`, `c_out = sigma*sd/sqrt(sigma^2+sd^2)`,

@@ -7,6 +7,7 @@ use dmd_nets::mlp::MlpConfig;
 use dmd_nets::net::NetConfig;
 use dmd_nets::precond::{SIGMA_DATA, edm_coeffs};
 use dmd_nets::sampler::{Solver, sample, sample_with};
+use std::sync::{Mutex, MutexGuard};
 use tch::{Device, Kind, Tensor};
 
 fn mlp(dim: i64, classes: i64) -> Denoiser {
@@ -17,12 +18,22 @@ fn mlp(dim: i64, classes: i64) -> Denoiser {
     Denoiser::new(&NetConfig::Mlp(cfg), Device::Cpu).unwrap()
 }
 
+/// The tests of this binary run on parallel threads and share libtorch's global generator: each
+/// test that reseeds it holds this lock, so another test's draws cannot fall between its seed
+/// and the draws it depends on.
+static RNG: Mutex<()> = Mutex::new(());
+
+fn rng_lock() -> MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn max_abs(t: &Tensor) -> f64 {
     t.abs().max().double_value(&[])
 }
 
 #[test]
 fn mlp_denoiser_applies_the_edm_preconditioning() {
+    let _rng = rng_lock();
     tch::manual_seed(0);
     let den = mlp(4, 0);
     assert_eq!(den.config.data_shape(), vec![4]);
@@ -64,6 +75,7 @@ fn mlp_denoiser_applies_the_edm_preconditioning() {
 
 #[test]
 fn gradients_flow_to_parameters_and_inputs() {
+    let _rng = rng_lock();
     tch::manual_seed(3);
     let den = mlp(4, 0);
     let x = Tensor::randn([8, 4], (Kind::Float, Device::Cpu)).set_requires_grad(true);
@@ -82,6 +94,7 @@ fn gradients_flow_to_parameters_and_inputs() {
 
 #[test]
 fn try_clone_copies_weights_into_an_independent_store() {
+    let _rng = rng_lock();
     tch::manual_seed(4);
     let den = mlp(4, 3);
     let clone = den.try_clone().unwrap();
@@ -109,6 +122,7 @@ fn try_clone_copies_weights_into_an_independent_store() {
 
 #[test]
 fn sample_matches_the_closure_sampler_and_is_chunk_independent() {
+    let _rng = rng_lock();
     tch::manual_seed(5);
     let den = mlp(4, 0);
     let z = Tensor::randn([10, 4], (Kind::Float, Device::Cpu));
@@ -150,6 +164,7 @@ fn arrays_round_trip_through_tensors() {
 
 #[test]
 fn bf16_precision_runs_and_stays_close_to_f32() {
+    let _rng = rng_lock();
     tch::manual_seed(6);
     let mut den = mlp(4, 0);
     let x = Tensor::randn([16, 4], (Kind::Float, Device::Cpu));
@@ -167,21 +182,34 @@ fn bf16_precision_runs_and_stays_close_to_f32() {
 
 #[test]
 fn fused_edm_loss_equals_the_reference_form() {
-    use dmd_nets::loss::{edm_loss, edm_loss_reference, sample_training_sigmas};
+    use dmd_nets::loss::{EdmLossForm, P_MEAN, P_STD, edm_loss, sample_training_sigmas};
+    let _rng = rng_lock();
     tch::manual_seed(8);
     let den = mlp(4, 0);
     let y = Tensor::randn([64, 4], (Kind::Float, Device::Cpu)) * 0.5;
-    let sigma = sample_training_sigmas(64, Device::Cpu);
+    let sigma = sample_training_sigmas(64, P_MEAN, P_STD, Device::Cpu);
     let n = Tensor::randn([64, 4], (Kind::Float, Device::Cpu));
-    let a = edm_loss(&den, &y, &sigma, &n, None, false).double_value(&[]);
-    let b = edm_loss_reference(&den, &y, &sigma, &n, None, false).double_value(&[]);
+    let loss = |form| edm_loss(&den, &y, &sigma, &n, None, false, form).double_value(&[]);
+    let a = loss(EdmLossForm::EffectiveTarget);
+    let b = loss(EdmLossForm::Weighted);
     assert!(a.is_finite() && a > 0.0);
     assert!((a - b).abs() <= 1e-4 * b, "{a} vs {b}");
+    // The weighted form by hand: mean_b sum_i lambda(sigma_b) (D(y + sigma n) - y)^2.
+    let sd = den.sigma_data;
+    let s = sigma.reshape([-1, 1]);
+    let d = tch::no_grad(|| den.denoise(&(&y + &n * &s), &sigma, None, false));
+    let lambda = (s.square() + sd * sd) / (&s * sd).square();
+    let by_hand = (lambda * (d - &y).square())
+        .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+        .mean(Kind::Float)
+        .double_value(&[]);
+    assert_eq!(b, by_hand);
 }
 
 #[test]
 fn bad_inputs_and_configs_give_errors() {
     use dmd_nets::sampler::try_sample;
+    let _rng = rng_lock();
     tch::manual_seed(9);
     let den = mlp(4, 2);
     let z = Tensor::randn([3, 5], (Kind::Float, Device::Cpu));
@@ -225,6 +253,7 @@ fn linear_skip_starts_at_zero_adds_d_squared_parameters_and_keeps_old_hashes() {
         linear_skip: true,
         ..MlpConfig::new(6)
     };
+    let _rng = rng_lock();
     tch::manual_seed(3);
     let a = Denoiser::new(&NetConfig::Mlp(plain.clone()), Device::Cpu).unwrap();
     tch::manual_seed(3);

@@ -142,11 +142,7 @@ impl Classifier {
 
     /// Saves the weights (safetensors).
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        let tmp = path.with_extension("tmp.safetensors");
-        self.vs
-            .save(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)?;
+        dmd_io::write_atomic_with(path, |tmp| self.vs.save(tmp))?;
         Ok(())
     }
 
@@ -169,6 +165,8 @@ fn to_images(rows: ArrayView2<f32>, device: Device) -> Tensor {
 /// Settings of the cached classifier (part of its stage key).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClassifierKey {
+    /// Thread count and device ([`crate::pipeline::Compute`]).
+    pub compute: crate::pipeline::Compute,
     /// Architecture revision (bump when [`Classifier::new`] changes).
     pub revision: u32,
     /// Passes over the training images.

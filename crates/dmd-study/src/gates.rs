@@ -148,6 +148,8 @@ pub enum ClaimVerdict {
     Uninformative,
     /// The experiment did not run.
     NotRun,
+    /// The experiment failed (its log in `results/logs/` says why).
+    ExperimentFailed,
 }
 
 impl fmt::Display for ClaimVerdict {
@@ -163,6 +165,7 @@ impl fmt::Display for ClaimVerdict {
                 "uninformative: Phi_1 already matches Phi_K (teacher not trained enough)",
             ),
             Self::NotRun => f.write_str("not run"),
+            Self::ExperimentFailed => f.write_str("experiment failed (see its log)"),
         }
     }
 }

@@ -26,6 +26,24 @@ pub fn config_hash(value: &impl Serialize) -> String {
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The sha256 of a file's content, as 64 hex digits.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// What a finished stage's `DONE.json` records (each field where it applies).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageDone {
@@ -51,15 +69,28 @@ pub struct StageDone {
 pub struct Stage {
     /// The folder holding the stage's outputs.
     pub dir: PathBuf,
+    /// The stage's key as JSON, written to `key.json` once, under the lock.
+    key_json: Vec<u8>,
 }
 
 impl Stage {
-    /// `root/<kind>-<hash(key)>`, created if missing.
+    /// `root/<kind>-<hash(key)>`, created if missing. Nothing is written inside it until
+    /// [`Stage::lock`], which also writes `key.json` (once: an existing one is left alone, so a
+    /// finished stage in a read-only store is never written to).
     pub fn new(root: &Path, kind: &str, key: &impl Serialize) -> Result<Self> {
         let dir = root.join(format!("{kind}-{}", config_hash(key)));
-        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        write_json_atomic(&dir.join("key.json"), key)?;
-        Ok(Self { dir })
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).with_context(|| {
+                format!(
+                    "cannot create {}: make the stage store (--runs) writable",
+                    dir.display()
+                )
+            })?;
+        }
+        Ok(Self {
+            dir,
+            key_json: serde_json::to_vec_pretty(key)?,
+        })
     }
 
     /// Whether the stage finished before (its `DONE.json` exists).
@@ -92,14 +123,28 @@ impl Stage {
 
     /// Takes the stage's exclusive lock, waiting while another process (or thread) holds it.
     /// Check [`Stage::is_done`] after taking it: the holder may have finished the stage.
+    ///
+    /// A finished stage in a store that cannot be written (read-only media, a shared
+    /// cache) is used without a lock: nothing in it will be written.
     pub fn lock(&self) -> Result<StageLock> {
         let path = self.dir.join("LOCK");
-        let file = fs::OpenOptions::new()
+        let file = match fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        {
+            Ok(f) => f,
+            Err(_) if self.is_done() => return Ok(StageLock { _file: None }),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot open {}: make the stage store (--runs) writable",
+                        path.display()
+                    )
+                });
+            }
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -114,14 +159,18 @@ impl Stage {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        Ok(StageLock { _file: file })
+        let key = self.dir.join("key.json");
+        if !key.is_file() {
+            write_atomic(&key, &self.key_json)?;
+        }
+        Ok(StageLock { _file: Some(file) })
     }
 }
 
 /// An exclusive lock on a stage folder, released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct StageLock {
-    _file: fs::File,
+    _file: Option<fs::File>,
 }
 
 /// Writes `value` as pretty JSON to `path` via a temporary file and a rename.

@@ -11,7 +11,7 @@
 //! (32x32x1, C = 32, mult [1, 2, 2], 1 block per level, attention at 8x8, batch 32). Prints one
 //! JSON line with `it_per_s`.
 
-use dmd_nets::loss::{edm_loss, edm_loss_reference, sample_training_sigmas};
+use dmd_nets::loss::{EdmLossForm, P_MEAN, P_STD, edm_loss, sample_training_sigmas};
 use dmd_nets::{Denoiser, MlpConfig, NetConfig, UnetConfig};
 use dmd_train::optim::{AdamW, AdamWConfig};
 use std::time::Instant;
@@ -94,16 +94,16 @@ fn main() {
     let mut shape = vec![batch];
     shape.extend(cfg.data_shape());
     let y = Tensor::randn(shape.as_slice(), (Kind::Float, device)) * 0.5;
-    let fused = args.loss == "fused";
+    let form = if args.loss == "fused" {
+        EdmLossForm::EffectiveTarget
+    } else {
+        EdmLossForm::Weighted
+    };
 
     let mut step = || {
-        let sigma = sample_training_sigmas(batch, device);
+        let sigma = sample_training_sigmas(batch, P_MEAN, P_STD, device);
         let noise = Tensor::randn(shape.as_slice(), (Kind::Float, device));
-        let loss = if fused {
-            edm_loss(&den, &y, &sigma, &noise, None, true)
-        } else {
-            edm_loss_reference(&den, &y, &sigma, &noise, None, true)
-        };
+        let loss = edm_loss(&den, &y, &sigma, &noise, None, true, form);
         opt.zero_grad();
         loss.backward();
         opt.step(1e-4);

@@ -4,8 +4,7 @@
 //! killed at any moment leaves either the previous or the new checkpoint, never a torn one.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tch::{Device, Kind, Tensor, nn::VarStore};
 
@@ -23,19 +22,8 @@ pub fn save_atomic(path: &Path, tensors: &[(String, Tensor)]) -> Result<(), Trai
         .iter()
         .map(|(k, t)| (k.clone(), t.detach().to_device(Device::Cpu).contiguous()))
         .collect();
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    Tensor::write_safetensors(&cpu, &tmp)?;
-    File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| TrainError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))?;
-    if let Some(dir) = path.parent() {
-        // Make the rename durable; not all filesystems allow syncing a folder, so ignore failure.
-        let _ = File::open(dir).and_then(|d| d.sync_all());
-    }
-    Ok(())
+    dmd_io::write_durable_with(path, |tmp| Tensor::write_safetensors(&cpu, tmp))
+        .map_err(|e| TrainError::io(path, e.into_io()))
 }
 
 /// Reads every tensor of a checkpoint into a map (tensors on the CPU).

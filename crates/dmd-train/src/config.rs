@@ -1,6 +1,6 @@
 //! Typed, serde-(de)serialisable configs of teacher training and distillation. Every field
-//! has the paper's default (lazy-students-copying.md Appendix E; edm-dmd2.md sections 1, 4;
-//! dp-dmd.md section 5), and unknown keys are rejected.
+//! has the paper's default (*Why Are DMD Students Lazy?*, Appendix E; EDM, Karras et al. 2022;
+//! DMD2, Yin et al. 2024; the DP-DMD paper, section 5), and unknown keys are rejected.
 
 use dmd_nets::device::DeviceChoice;
 use dmd_nets::net::NetConfig;
@@ -40,7 +40,7 @@ impl Default for EmaConfig {
     }
 }
 
-/// EDM teacher training (Karras et al. 2022, edm-dmd2.md section 1).
+/// EDM teacher training (Karras et al. 2022: Eq. 2, Table 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeacherConfig {
@@ -103,10 +103,10 @@ fn teacher_rampup() -> u64 {
     200
 }
 fn p_mean() -> f64 {
-    -1.2
+    dmd_nets::loss::P_MEAN
 }
 fn p_std() -> f64 {
-    1.2
+    dmd_nets::loss::P_STD
 }
 fn some_ema() -> Option<EmaConfig> {
     Some(EmaConfig::default())
@@ -244,7 +244,7 @@ impl Default for GanConfig {
 pub struct RegressionConfig {
     /// Switch (off by default).
     pub enabled: bool,
-    /// Weight lambda_reg (DMD1: 0.25 with LPIPS [unverified]).
+    /// Weight lambda_reg (DMD1: 0.25 with LPIPS, unverified).
     pub weight: f64,
     /// Euler steps K of the teacher's ODE targets.
     pub teacher_steps: usize,
@@ -263,7 +263,7 @@ impl Default for RegressionConfig {
     }
 }
 
-/// DP-DMD (dp-dmd.md Algorithm 1, Appendix C) for an N-step student: the first step is trained
+/// DP-DMD (the DP-DMD paper's Algorithm 1 and Appendix C) for an N-step student: the first step is trained
 /// in x-prediction form toward the teacher's denoised estimate after K teacher steps; its output
 /// is detached before the remaining steps, which take the DMD loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,7 +290,7 @@ impl Default for DpDmdConfig {
     }
 }
 
-/// DMD distillation (DMD2 on EDM, edm-dmd2.md section 4; paper Appendix E). The networks live
+/// DMD distillation (DMD2, Yin et al. 2024, on EDM networks; paper Appendix E). The networks live
 /// on the teacher's device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -299,7 +299,8 @@ pub struct DistillConfig {
     pub iterations: u64,
     /// Batch size (paper: 512 toys, 32 images).
     pub batch_size: usize,
-    /// Generator learning rate (paper 2e-6; CPU-scale toys need ~1e-4, calibration.md).
+    /// Generator learning rate (paper 2e-6; CPU-scale toys need ~1e-4: at 2e-6 a student of a
+    /// few thousand iterations never leaves its initialisation `Phi_1`).
     pub lr_generator: f64,
     /// Fake-score learning rate (paper 2e-6).
     pub lr_fake: f64,

@@ -1,16 +1,19 @@
-//! The DMD distillation engine (DMD2 on EDM; edm-dmd2.md section 4, paper section 2.2 and
-//! Appendix E), with the GAN and regression ablations and DP-DMD.
+//! The DMD distillation engine (DMD2 on EDM: Yin et al. 2024 with the EDM networks of Karras
+//! et al. 2022; the paper's section 2.2 and Appendix E), with the GAN and regression ablations
+//! and DP-DMD.
 //!
-//! Per iteration `k` (libtorch's generator reseeded from `(seed, k)`):
+//! Per iteration `k` (libtorch's generator reseeded from `(seed, k)`; [`DmdEngine::iteration`]):
 //! 1. generator forward `x = G(z) = D_theta(T z; T, y)`, `z ~ N(0, I)`, `T = 80`
 //!    (with gradient only when `k % update_ratio == 0`);
-//! 2. on those iterations the generator step with the DM gradient (paper eq. 3 in DMD2's form):
-//!    `x_t = x + sigma eps` with grid index `~ U{20..980}` of the ascending 1000-point Karras grid,
-//!    `p_real = x - D_real(x_t)`, `p_fake = x - D_fake(x_t)`, `g = (p_real - p_fake) / mean|p_real|`
-//!    (per sample), surrogate `L = 0.5 mean((x - sg(x - g))^2)` whose gradient is `g / numel`;
+//! 2. on those iterations the generator step with the DM gradient (the paper's Eq. 3 in DMD2's
+//!    form, [`dm_gradient`]): `x_t = x + sigma eps` with grid index `~ U{20..980}` of the
+//!    ascending 1000-point Karras grid, `p_real = x - D_real(x_t)`, `p_fake = x - D_fake(x_t)`,
+//!    `g = (p_real - p_fake) / mean|p_real|` (per sample), surrogate
+//!    `L = 0.5 mean((x - sg(x - g))^2)` whose gradient is `g / numel` ([`dm_surrogate_loss`]);
 //!    AdamW, grad-norm clip 10;
 //! 3. every iteration the fake-score DSM step on the same, pre-update samples, detached:
-//!    index `~ U{0..999}`, `L = mean((1/sigma^2 + 1/sigma_data^2) (D_fake(x + sigma eps) - x)^2)`.
+//!    index `~ U{0..999}`, `L = mean((1/sigma^2 + 1/sigma_data^2) (D_fake(x + sigma eps) - x)^2)`
+//!    ([`fake_score_loss`]).
 //!
 //! Both learning rates follow a linear warm-up stepped every iteration.
 
@@ -163,6 +166,64 @@ fn per_sample(v: &Tensor, ndim: usize) -> Tensor {
     let mut shape = vec![-1i64];
     shape.extend(std::iter::repeat_n(1i64, ndim - 1));
     v.reshape(shape.as_slice())
+}
+
+/// The distribution-matching (DM) gradient: the paper's Eq. 3 ("Why Are DMD Students Lazy?",
+/// the DMD generator gradient) in DMD2's normalised form (Yin et al. 2024, with the weighting of
+/// DMD, Yin et al. 2023). For generator samples `x` (`[B, ...]`, detached), a noise level
+/// `sigma` and `x_t = x + sigma eps`, given `d_real = D_real(x_t; sigma)` (the teacher) and
+/// `d_fake = D_fake(x_t; sigma)` (the fake score), both shaped like `x`:
+///
+/// `g = ((x - D_real) - (x - D_fake)) / w = sigma^2 (s_fake(x_t) - s_real(x_t)) / w`,
+/// `w = mean_values |x - D_real|` per sample,
+///
+/// where `s = (D - x_t)/sigma^2` is the score (Karras et al. 2022, Eq. 3). The normalisation `w`
+/// is DMD's `w_t = sigma_t^2 / alpha_t * CS / ||mu_real(x_t) - x||_1` with `alpha_t = 1` (the
+/// `CS/||.||_1` is the mean over the sample's `C S` values), which also cancels the score's
+/// `1/sigma^2`. Descending on `g` moves `x` along `s_real - s_fake`. Non-finite entries (e.g.
+/// `0/0` where `D_real = x` exactly) are set to 0. Same shape as `x`, f32.
+pub fn dm_gradient(x: &Tensor, d_real: &Tensor, d_fake: &Tensor) -> Tensor {
+    let p_real = x - d_real;
+    let p_fake = x - d_fake;
+    let dims: Vec<i64> = (1..x.dim() as i64).collect();
+    let w = p_real.abs().mean_dim(dims.as_slice(), true, Kind::Float);
+    ((p_real - p_fake) / w).nan_to_num(0.0, 0.0, 0.0)
+}
+
+/// The generator's DM surrogate loss `L = 0.5 mean((x - sg(x - g))^2)` for samples `x` (with
+/// gradient) and the DM gradient `g` of [`dm_gradient`] (`sg` = stop-gradient): its value is
+/// `0.5 mean(g^2)` (the paper's Figure 4) and its gradient with respect to `x` is `g / numel`,
+/// so backpropagating it applies `g` to the generator.
+pub fn dm_surrogate_loss(x: &Tensor, g: &Tensor) -> Tensor {
+    let target = (x - g).detach();
+    (x - target).square().mean(Kind::Float) * 0.5
+}
+
+/// The fake score's denoising score-matching loss (DMD2, Yin et al. 2024: the fake diffusion
+/// model is trained with the standard denoising objective on the generator's samples), in EDM
+/// form: for detached generator samples `x` (`[B, ...]`) and noise levels `sigma` (`[B]`),
+/// drawing `eps ~ N(0, I)` (one `randn_like(x)` from libtorch's generator),
+///
+/// `L = mean_{b, values} (1/sigma^2 + 1/sigma_data^2) (D_fake(x + sigma eps; sigma) - x)^2`,
+///
+/// i.e. the EDM loss (Karras et al. 2022, Eq. 2 with `lambda(sigma) = (sigma^2 +
+/// sigma_data^2)/(sigma sigma_data)^2` of Table 1, written as `1/sigma^2 + 1/sigma_data^2`)
+/// averaged over the values of a sample instead of summed, with `sigma` from the training grid
+/// rather than log-normal. `train` enables the fake network's dropout. Scalar f32 with gradient
+/// through the fake network.
+pub fn fake_score_loss(
+    fake: &Denoiser,
+    x: &Tensor,
+    sigma: &Tensor,
+    labels: Option<&Tensor>,
+    train: bool,
+) -> Tensor {
+    let sig = per_sample(sigma, x.dim());
+    let x_t = x + x.randn_like() * &sig;
+    let d = fake.denoise(&x_t, sigma, labels, train);
+    let sd2 = fake.sigma_data * fake.sigma_data;
+    let weight = sig.square().reciprocal() + 1.0 / sd2;
+    (weight * (d - x).square()).mean(Kind::Float)
 }
 
 fn is_finite(t: &Tensor) -> bool {
@@ -417,7 +478,8 @@ impl<'a> DmdEngine<'a> {
     }
 
     /// DP-DMD's diversity target `x~ = D_teacher(z_K; sigma_K)` where `z_K` is the teacher's
-    /// state after `K` Euler steps from `sigma_max z` (dp-dmd.md Appendix C, x-prediction form).
+    /// state after `K` Euler steps from `sigma_max z` (the DP-DMD paper's Appendix C, x-prediction
+    /// form).
     fn dp_anchor(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
         let c = &self.cfg.dp_dmd;
         let grid = karras_sigmas(c.teacher_steps, SIGMA_MIN, SIGMA_MAX, RHO);
@@ -444,20 +506,20 @@ impl<'a> DmdEngine<'a> {
         head.logits(&feats)
     }
 
-    /// Runs one iteration (see the module docs) and returns its metrics record (with `wall_s` 0).
+    /// Runs one iteration (see the module docs) and returns its metrics record (with `wall_s` 0):
+    /// the shared draws (labels, `z`), then the generator step (`generator_step`) on every
+    /// `update_ratio`-th iteration (otherwise a gradient-free roll-out of the generator), then
+    /// the fake-score step (`fake_score_step`) on the same, pre-update samples.
     pub fn iteration(&mut self) -> Result<DistillRecord, TrainError> {
         let k = self.step;
-        let cfg = &self.cfg;
-        reseed(cfg.seed, Stream::Iteration, k);
-        let b = cfg.batch_size as i64;
-        let train = cfg.dropout;
-        let generator_step = k.is_multiple_of(cfg.update_ratio);
-        let lr_g = warmup_lr(cfg.lr_generator, k, cfg.warmup_iters);
-        let lr_f = warmup_lr(cfg.lr_fake, k, cfg.warmup_iters);
+        reseed(self.cfg.seed, Stream::Iteration, k);
+        let b = self.cfg.batch_size as i64;
+        let generator_step = k.is_multiple_of(self.cfg.update_ratio);
+        let lr_g = warmup_lr(self.cfg.lr_generator, k, self.cfg.warmup_iters);
+        let lr_f = warmup_lr(self.cfg.lr_fake, k, self.cfg.warmup_iters);
         let labels = self.draw_labels(b);
         let labels = labels.as_ref();
         let z = Tensor::randn(self.batch_shape(b).as_slice(), (Kind::Float, self.device));
-        let ndim = self.data_shape.len() + 1;
         let mut rec = DistillRecord {
             iteration: k,
             generator_step,
@@ -473,100 +535,143 @@ impl<'a> DmdEngine<'a> {
             diversity_loss: None,
             wall_s: 0.0,
         };
-
-        // 1-2. generator forward and (every update_ratio-th iteration) its update
         let x_fake = if generator_step {
-            let dp = cfg.dp_dmd.enabled;
-            let (x, x0) = rollout(&self.generator, &z, labels, &self.sigmas, train, dp);
-            let (idx, sigma) = self.grid.sample(self.dm_range.0, self.dm_range.1, b);
-            let _ = self.dm_hist.index_add_(0, &idx, &idx.ones_like());
-            let g = tch::no_grad(|| -> Result<Tensor, TrainError> {
-                let xd = x.detach();
-                let x_t = &xd + xd.randn_like() * per_sample(&sigma, ndim);
-                let d_real = self.teacher.denoise(&x_t, &sigma, labels);
-                if !is_finite(&d_real) {
-                    return Err(TrainError::non_finite(
-                        k,
-                        "teacher output D_real(x_t) in the DM gradient",
-                    ));
-                }
-                let d_fake = self.fake.denoise(&x_t, &sigma, labels, train);
-                let p_real = &xd - d_real;
-                let p_fake = &xd - d_fake;
-                let dims: Vec<i64> = (1..ndim as i64).collect();
-                let w = p_real.abs().mean_dim(dims.as_slice(), true, Kind::Float);
-                Ok(((p_real - p_fake) / w).nan_to_num(0.0, 0.0, 0.0))
-            })?;
-            let target = (&x - &g).detach();
-            let dm_loss = (&x - target).square().mean(Kind::Float) * 0.5;
-            rec.dm_loss = Some(finite(dm_loss.double_value(&[]), k, "DM surrogate loss")?);
-            let mut total = dm_loss;
-            if let Some(gs) = &self.gan {
-                let l = gan::g_loss(&self.gan_logits(&gs.head, &x, labels));
-                rec.gan_g_loss = Some(finite(l.double_value(&[]), k, "GAN generator loss")?);
-                total += l * cfg.gan.g_weight;
-            }
-            if let Some(pool) = &self.regression {
-                let idx = Tensor::randint(pool.z.size()[0], [b], (Kind::Int64, self.device));
-                let zr = pool.z.index_select(0, &idx);
-                let yr = pool.labels.as_ref().map(|y| y.index_select(0, &idx));
-                let (xr, _) = rollout(
-                    &self.generator,
-                    &zr,
-                    yr.as_ref(),
-                    &self.sigmas,
-                    train,
-                    false,
-                );
-                let l = (xr - pool.target.index_select(0, &idx))
-                    .square()
-                    .mean(Kind::Float);
-                rec.regression_loss = Some(finite(l.double_value(&[]), k, "regression loss")?);
-                total += l * cfg.regression.weight;
-            }
-            if dp {
-                let anchor = self.dp_anchor(&z, labels);
-                if !is_finite(&anchor) {
-                    return Err(TrainError::non_finite(
-                        k,
-                        "teacher output in the DP-DMD anchor",
-                    ));
-                }
-                let l = (&x0 - anchor).square().mean(Kind::Float);
-                rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
-                total += l * cfg.dp_dmd.lambda_div;
-            }
-            self.opt_g.zero_grad();
-            total.f_backward()?;
-            let norm = self.opt_g.clip_grad_norm(cfg.grad_clip);
-            rec.generator_grad_norm = Some(finite(norm, k, "generator gradient norm")?);
-            self.opt_g.step(lr_g);
-            self.generator_updates += 1;
-            x.detach()
+            self.generator_step(&z, labels, lr_g, &mut rec)?
         } else {
+            let train = self.cfg.dropout;
             tch::no_grad(|| rollout(&self.generator, &z, labels, &self.sigmas, train, false).0)
         };
+        self.fake_score_step(&x_fake, labels, lr_f, &mut rec)?;
+        self.step += 1;
+        Ok(rec)
+    }
 
-        // 3. fake-score DSM on the pre-update samples
-        let n = cfg.grid_size as i64;
+    /// Steps 1-2 of the module docs: the generator roll-out `x = G(z)` with gradient, its loss
+    /// (the DM surrogate plus the enabled GAN, regression and DP-DMD terms, each weighted) and
+    /// one clipped AdamW step at learning rate `lr`. Fills the generator fields of `rec`;
+    /// returns the detached, pre-update samples `x` for the fake-score step.
+    fn generator_step(
+        &mut self,
+        z: &Tensor,
+        labels: Option<&Tensor>,
+        lr: f64,
+        rec: &mut DistillRecord,
+    ) -> Result<Tensor, TrainError> {
+        let k = self.step;
+        let dp = self.cfg.dp_dmd.enabled;
+        let train = self.cfg.dropout;
+        let (x, x0) = rollout(&self.generator, z, labels, &self.sigmas, train, dp);
+        let g = self.dm_term(&x, labels)?;
+        let dm_loss = dm_surrogate_loss(&x, &g);
+        rec.dm_loss = Some(finite(dm_loss.double_value(&[]), k, "DM surrogate loss")?);
+        let mut total = dm_loss;
+        if let Some(gs) = &self.gan {
+            let l = self.gan_generator_loss(gs, &x, labels);
+            rec.gan_g_loss = Some(finite(l.double_value(&[]), k, "GAN generator loss")?);
+            total += l * self.cfg.gan.g_weight;
+        }
+        if let Some(pool) = &self.regression {
+            let l = self.regression_loss(pool);
+            rec.regression_loss = Some(finite(l.double_value(&[]), k, "regression loss")?);
+            total += l * self.cfg.regression.weight;
+        }
+        if dp {
+            let l = self.diversity_loss(z, &x0, labels)?;
+            rec.diversity_loss = Some(finite(l.double_value(&[]), k, "DP-DMD diversity loss")?);
+            total += l * self.cfg.dp_dmd.lambda_div;
+        }
+        self.opt_g.zero_grad();
+        total.f_backward()?;
+        let norm = self.opt_g.clip_grad_norm(self.cfg.grad_clip);
+        rec.generator_grad_norm = Some(finite(norm, k, "generator gradient norm")?);
+        self.opt_g.step(lr);
+        self.generator_updates += 1;
+        Ok(x.detach())
+    }
+
+    /// The DM gradient `g` of step 2 for the generator samples `x`, without gradient tracking:
+    /// draws the grid index `~ U{dm_range}` (counted in the DM histogram) and `eps`, evaluates
+    /// the teacher and the fake score at `x_t = x + sigma eps` and returns [`dm_gradient`].
+    /// A non-finite teacher output is an error.
+    fn dm_term(&mut self, x: &Tensor, labels: Option<&Tensor>) -> Result<Tensor, TrainError> {
+        let b = x.size()[0];
+        let (idx, sigma) = self.grid.sample(self.dm_range.0, self.dm_range.1, b);
+        let _ = self.dm_hist.index_add_(0, &idx, &idx.ones_like());
+        tch::no_grad(|| {
+            let xd = x.detach();
+            let x_t = &xd + xd.randn_like() * per_sample(&sigma, xd.dim());
+            let d_real = self.teacher.denoise(&x_t, &sigma, labels);
+            if !is_finite(&d_real) {
+                return Err(TrainError::non_finite(
+                    self.step,
+                    "teacher output D_real(x_t) in the DM gradient",
+                ));
+            }
+            let d_fake = self.fake.denoise(&x_t, &sigma, labels, self.cfg.dropout);
+            Ok(dm_gradient(&xd, &d_real, &d_fake))
+        })
+    }
+
+    /// The regression ablation's term (DMD1, with L2): `mean((G(z_r) - Phi_K(z_r))^2)` on a batch
+    /// of pairs drawn with replacement from the fixed pool.
+    fn regression_loss(&self, pool: &RegressionPool) -> Tensor {
+        let b = self.cfg.batch_size as i64;
+        let idx = Tensor::randint(pool.z.size()[0], [b], (Kind::Int64, self.device));
+        let zr = pool.z.index_select(0, &idx);
+        let yr = pool.labels.as_ref().map(|y| y.index_select(0, &idx));
+        let (xr, _) = rollout(
+            &self.generator,
+            &zr,
+            yr.as_ref(),
+            &self.sigmas,
+            self.cfg.dropout,
+            false,
+        );
+        (xr - pool.target.index_select(0, &idx))
+            .square()
+            .mean(Kind::Float)
+    }
+
+    /// DP-DMD's diversity term: `mean((x_0 - x~)^2)` between the generator's first-step output
+    /// `x_0` and the teacher anchor `x~` of [`Self::dp_anchor`]. A non-finite anchor is an error.
+    fn diversity_loss(
+        &self,
+        z: &Tensor,
+        x0: &Tensor,
+        labels: Option<&Tensor>,
+    ) -> Result<Tensor, TrainError> {
+        let anchor = self.dp_anchor(z, labels);
+        if !is_finite(&anchor) {
+            return Err(TrainError::non_finite(
+                self.step,
+                "teacher output in the DP-DMD anchor",
+            ));
+        }
+        Ok((x0 - anchor).square().mean(Kind::Float))
+    }
+
+    /// Step 3 of the module docs: the fake-score update on the detached generator samples
+    /// `x_fake`: grid index `~ U{0..n-1}` (counted in the fake histogram), [`fake_score_loss`]
+    /// plus, with the GAN term, the weighted discriminator loss ([`Self::gan_discriminator_loss`]);
+    /// one clipped AdamW step of the fake score (and of the GAN head) at learning rate `lr`.
+    /// Fills the fake-score fields of `rec`.
+    fn fake_score_step(
+        &mut self,
+        x_fake: &Tensor,
+        labels: Option<&Tensor>,
+        lr: f64,
+        rec: &mut DistillRecord,
+    ) -> Result<(), TrainError> {
+        let k = self.step;
+        let b = x_fake.size()[0];
+        let n = self.cfg.grid_size as i64;
         let (idx, sigma) = self.grid.sample(0, n - 1, b);
         let _ = self.fake_hist.index_add_(0, &idx, &idx.ones_like());
-        let sig = per_sample(&sigma, ndim);
-        let x_t = &x_fake + x_fake.randn_like() * &sig;
-        let d = self.fake.denoise(&x_t, &sigma, labels, train);
-        let sd2 = self.fake.sigma_data * self.fake.sigma_data;
-        let weight = sig.square().reciprocal() + 1.0 / sd2;
-        let dsm = (weight * (d - &x_fake).square()).mean(Kind::Float);
-        let mut fake_total = dsm.shallow_clone();
+        let mut fake_total = fake_score_loss(&self.fake, x_fake, &sigma, labels, self.cfg.dropout);
         if let Some(gs) = &self.gan {
-            let ri = Tensor::randint(gs.real.size()[0], [b], (Kind::Int64, self.device));
-            let real = gs.real.index_select(0, &ri);
-            let real_labels = gs.real_labels.as_ref().map(|y| y.index_select(0, &ri));
-            let l_real = self.gan_logits(&gs.head, &real, real_labels.as_ref());
-            let l_fake = self.gan_logits(&gs.head, &x_fake, labels);
-            let l = gan::d_loss(&l_real, &l_fake);
+            let l = self.gan_discriminator_loss(gs, x_fake, labels);
             rec.gan_d_loss = Some(finite(l.double_value(&[]), k, "GAN discriminator loss")?);
-            fake_total += l * cfg.gan.d_weight;
+            fake_total += l * self.cfg.gan.d_weight;
         }
         rec.fake_loss = finite(fake_total.double_value(&[]), k, "fake-score loss")?;
         self.opt_f.zero_grad();
@@ -574,20 +679,42 @@ impl<'a> DmdEngine<'a> {
             gs.opt.zero_grad();
         }
         fake_total.f_backward()?;
-        let norm = self.opt_f.clip_grad_norm(cfg.grad_clip);
+        let norm = self.opt_f.clip_grad_norm(self.cfg.grad_clip);
         rec.fake_grad_norm = finite(norm, k, "fake-score gradient norm")?;
-        self.opt_f.step(lr_f);
+        self.opt_f.step(lr);
         if let Some(gs) = &mut self.gan {
             finite(
-                gs.opt.clip_grad_norm(cfg.grad_clip),
+                gs.opt.clip_grad_norm(self.cfg.grad_clip),
                 k,
                 "GAN head gradient norm",
             )?;
-            gs.opt.step(lr_f);
+            gs.opt.step(lr);
         }
         self.fake_updates += 1;
-        self.step += 1;
-        Ok(rec)
+        Ok(())
+    }
+
+    /// The GAN ablation's non-saturating generator loss ([`gan::g_loss`], unweighted) on the
+    /// generator samples `x` (with gradient), noised at a random grid level.
+    fn gan_generator_loss(&self, gs: &GanState, x: &Tensor, labels: Option<&Tensor>) -> Tensor {
+        gan::g_loss(&self.gan_logits(&gs.head, x, labels))
+    }
+
+    /// The GAN ablation's discriminator loss ([`gan::d_loss`], unweighted) on a batch of real
+    /// samples drawn with replacement from the real pool against the generator samples `x_fake`.
+    fn gan_discriminator_loss(
+        &self,
+        gs: &GanState,
+        x_fake: &Tensor,
+        labels: Option<&Tensor>,
+    ) -> Tensor {
+        let b = x_fake.size()[0];
+        let ri = Tensor::randint(gs.real.size()[0], [b], (Kind::Int64, self.device));
+        let real = gs.real.index_select(0, &ri);
+        let real_labels = gs.real_labels.as_ref().map(|y| y.index_select(0, &ri));
+        let l_real = self.gan_logits(&gs.head, &real, real_labels.as_ref());
+        let l_fake = self.gan_logits(&gs.head, x_fake, labels);
+        gan::d_loss(&l_real, &l_fake)
     }
 
     /// Every tensor of the resumable state.
@@ -646,11 +773,10 @@ impl<'a> DmdEngine<'a> {
     }
 }
 
-/// Saves a denoiser atomically (tmp name, then rename).
+/// Saves a denoiser atomically ([`dmd_io::write_atomic_with`]).
 pub(crate) fn save_denoiser(d: &Denoiser, path: &Path) -> Result<(), TrainError> {
-    let tmp = path.with_extension("tmp.safetensors");
-    d.save(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    dmd_io::write_atomic_with(path, |tmp| d.save(tmp))
+        .map_err(|e| TrainError::io(path, e.into_io()))
 }
 
 /// Distils `teacher` into a student as configured, in `run_dir` (created if needed).

@@ -1,5 +1,5 @@
-//! The diffusion-GAN ablation's discriminator head on the fake network's features (DMD2,
-//! edm-dmd2.md section 4): for images, on the UNet bottleneck `[B, C, h, w]`,
+//! The diffusion-GAN ablation's discriminator head on the fake network's features (DMD2, Yin
+//! et al. 2024): for images, on the UNet bottleneck `[B, C, h, w]`,
 //! `Conv4x4 s2 -> GN -> SiLU -> Conv k s k -> GN -> SiLU -> Conv1x1`, where DMD2's second
 //! `Conv4x4 s4` is adapted to the bottleneck size (`k` = the spatial size after the first
 //! conv, so the map reaches 1x1; `k = 4` at DMD2's 8x8 bottleneck); for toys, an MLP

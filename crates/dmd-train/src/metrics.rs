@@ -36,17 +36,14 @@ impl MetricLog {
         } else {
             Vec::new()
         };
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        {
-            let mut w = BufWriter::new(File::create(&tmp).map_err(|e| TrainError::io(&tmp, e))?);
+        dmd_io::write_atomic_with(path, |tmp| -> std::io::Result<()> {
+            let mut w = BufWriter::new(File::create(tmp)?);
             for line in &kept {
-                writeln!(w, "{line}").map_err(|e| TrainError::io(&tmp, e))?;
+                writeln!(w, "{line}")?;
             }
-            w.flush().map_err(|e| TrainError::io(&tmp, e))?;
-        }
-        std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))?;
+            w.flush()
+        })
+        .map_err(|e| TrainError::io(path, e.into_io()))?;
         let f = OpenOptions::new()
             .append(true)
             .open(path)

@@ -1,46 +1,30 @@
 //! Deterministic Euler integration of the probability-flow ODE `dx/dsigma = (x - D(x; sigma))/sigma`
-//! (edm-dmd2.md section 2) for any [`ScoreModel`]: the teacher samples `Phi_K(z)` used by the
-//! regression and GAN pools, and the partial roll-out that gives DP-DMD its anchor.
+//! (Karras et al. 2022, Eqs. 1 and 3 with `sigma(t) = t`) for any [`ScoreModel`]: the teacher
+//! samples `Phi_K(z)` used by the regression and GAN pools, and the partial roll-out that gives
+//! DP-DMD its anchor. The integrator is dmd-nets' [`dmd_nets::sampler::integrate`]; this module
+//! only adapts a [`ScoreModel`] to it.
 
 use dmd_nets::karras::sampler_grid;
+use dmd_nets::sampler::{EulerForm, Solver, integrate};
 use tch::{Kind, Tensor};
 
 use crate::score_model::ScoreModel;
 
-/// One Euler step from `sigma` to `sigma_next`: `x + (sigma_next - sigma)(x - D(x; sigma))/sigma`.
-/// `sigma_next = 0` returns `D(x; sigma)` itself.
-pub fn euler_step(
-    model: &dyn ScoreModel,
-    x: &Tensor,
-    sigma: f64,
-    sigma_next: f64,
-    labels: Option<&Tensor>,
-) -> Tensor {
-    let b = x.size()[0];
-    let s = Tensor::full([b], sigma, (Kind::Float, x.device()));
-    let d = model.denoise(x, &s, labels);
-    if sigma_next == 0.0 {
-        d
-    } else {
-        x + (x - &d) * ((sigma_next - sigma) / sigma)
-    }
-}
-
-/// Runs Euler steps along the descending `sigmas`, starting from `x` at `sigmas[0]`;
-/// returns the state at the last entry.
+/// Runs Euler steps along the descending `sigmas`, starting from `x` at `sigmas[0]`, without
+/// gradients; returns the state at the last entry. Each step is
+/// `x + (x - D(x; sigma)) ((sigma_next - sigma)/sigma)` ([`EulerForm::Ratio`]); a step to
+/// `sigma_next = 0` returns `D(x; sigma)` itself. `D` is called with `sigma` as a `[B]` tensor.
 pub fn euler_rollout(
     model: &dyn ScoreModel,
     x: &Tensor,
     sigmas: &[f64],
     labels: Option<&Tensor>,
 ) -> Tensor {
-    tch::no_grad(|| {
-        let mut x = x.shallow_clone();
-        for w in sigmas.windows(2) {
-            x = euler_step(model, &x, w[0], w[1], labels);
-        }
-        x
-    })
+    let denoise = |x: &Tensor, sigma: f64| {
+        let s = Tensor::full([x.size()[0]], sigma, (Kind::Float, x.device()));
+        model.denoise(x, &s, labels)
+    };
+    tch::no_grad(|| integrate(denoise, x, sigmas, Solver::Euler, EulerForm::Ratio))
 }
 
 /// `Phi_K(z)`: K Euler steps on the Karras grid (+ final 0) from `x_0 = sigma_max z`,

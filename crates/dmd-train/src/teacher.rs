@@ -1,16 +1,18 @@
-//! EDM teacher training (Karras et al. 2022; edm-dmd2.md section 1):
-//! `ln sigma ~ N(P_mean, P_std^2)`, `n ~ N(0, sigma^2 I)`,
+//! EDM teacher training (Karras et al. 2022, Eq. 2 with `lambda(sigma)` and the noise-level
+//! distribution of Table 1): `ln sigma ~ N(P_mean, P_std^2)`, `n ~ N(0, sigma^2 I)`,
 //! `L = E[ lambda(sigma) ||D(y + n; sigma, c) - y||^2 ]` with `lambda = (sigma^2 + sd^2)/(sigma sd)^2`
-//! (summed over a sample's values, averaged over the batch), Adam with a linear learning-rate
-//! ramp-up, an optional weight EMA, dropout as configured in the network, class labels when the
-//! data has them. Snapshots (EMA weights when enabled) are saved after the listed iteration counts.
+//! (summed over a sample's values, averaged over the batch; computed by
+//! [`dmd_nets::loss::edm_loss`]), Adam with a linear learning-rate ramp-up, an optional weight
+//! EMA, dropout as configured in the network, class labels when the data has them. Snapshots
+//! (EMA weights when enabled) are saved after the listed iteration counts.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dmd_nets::denoiser::Denoiser;
+use dmd_nets::loss::{EdmLossForm, edm_loss, sample_training_sigmas};
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::checkpoint::{self, STATE_FILE};
 use crate::config::{EmaConfig, TeacherConfig};
@@ -193,11 +195,6 @@ pub fn train_teacher(
     };
     let n = data.len() as i64;
     let b = cfg.batch_size as i64;
-    let sd = st.net.sigma_data;
-    let ndim = data.shape.len() + 1;
-    let mut view = vec![-1i64];
-    view.extend(std::iter::repeat_n(1i64, ndim - 1));
-    let sum_dims: Vec<i64> = (1..ndim as i64).collect();
 
     let metrics_path = run_dir.join(files::METRICS);
     let mut log = MetricLog::open(&metrics_path, st.step)?;
@@ -213,14 +210,17 @@ pub fn train_teacher(
         let idx = Tensor::randint(n, [b], (tch::Kind::Int64, device));
         let y = x_all.index_select(0, &idx);
         let labels = y_all.as_ref().map(|l| l.index_select(0, &idx));
-        let sigma = (Tensor::randn([b], (Kind::Float, device)) * cfg.p_std + cfg.p_mean).exp();
-        let s = sigma.reshape(view.as_slice());
-        let noisy = &y + y.randn_like() * &s;
-        let d = st.net.denoise(&noisy, &sigma, labels.as_ref(), true);
-        let weight = (s.square() + sd * sd) / (&s * sd).square();
-        let loss = (weight * (d - &y).square())
-            .sum_dim_intlist(sum_dims.as_slice(), false, Kind::Float)
-            .mean(Kind::Float);
+        let sigma = sample_training_sigmas(b, cfg.p_mean, cfg.p_std, device);
+        let noise = y.randn_like();
+        let loss = edm_loss(
+            &st.net,
+            &y,
+            &sigma,
+            &noise,
+            labels.as_ref(),
+            true,
+            EdmLossForm::Weighted,
+        );
         let loss_v = loss.double_value(&[]);
         if !loss_v.is_finite() {
             bar.abandon();

@@ -3,6 +3,7 @@
 //! initialisation at Phi_1, and a NaN in the teacher stopping the run.
 
 use std::cell::Cell;
+use std::sync::{Mutex, MutexGuard};
 
 use dmd_nets::denoiser::Denoiser;
 use dmd_nets::mlp::MlpConfig;
@@ -11,6 +12,15 @@ use dmd_train::{
     DistillConfig, DmdEngine, GaussianTeacher, ScoreModel, StudentInit, TrainError, distill,
 };
 use tch::{Device, Kind, Tensor};
+
+/// The tests of this binary run on parallel threads, and training reseeds and draws from
+/// libtorch's one global generator: each test holds this lock, so another test's draws cannot
+/// fall between a reseed and the draws that follow it (which the exact-resume checks compare).
+static RNG: Mutex<()> = Mutex::new(());
+
+fn rng_lock() -> MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn small_mlp(dim: i64) -> NetConfig {
     NetConfig::Mlp(MlpConfig {
@@ -73,6 +83,7 @@ fn moment_error(engine: &DmdEngine) -> (f64, f64) {
 /// and 0.3); the untrained generator misses by far more.
 #[test]
 fn dmd_matches_a_gaussian_teacher_and_fails_without_generator_updates() {
+    let _rng = rng_lock();
     let t = teacher();
     let iters = 1200;
     let mut trained = DmdEngine::new(&toy_cfg(iters), &t, None).unwrap();
@@ -107,6 +118,7 @@ fn dmd_matches_a_gaussian_teacher_and_fails_without_generator_updates() {
 /// 20..=980 and both ends hit; fake indices over the full grid.
 #[test]
 fn update_ratio_and_dm_sigma_range_are_honoured() {
+    let _rng = rng_lock();
     let t = teacher();
     let cfg = DistillConfig {
         batch_size: 512,
@@ -155,6 +167,7 @@ fn update_ratio_and_dm_sigma_range_are_honoured() {
 /// With `init = teacher`, G(z) = D_teacher(80 z; 80) = Phi_1(z) exactly at step 0.
 #[test]
 fn initialisation_gives_phi_1() {
+    let _rng = rng_lock();
     tch::manual_seed(3);
     let teacher = Denoiser::new(&small_mlp(4), Device::Cpu).unwrap();
     let cfg = DistillConfig {
@@ -186,6 +199,7 @@ fn initialisation_gives_phi_1() {
 /// N iterations straight vs N/2, stop, resume, N/2: identical parameters, bit for bit.
 #[test]
 fn resume_reproduces_an_uninterrupted_run() {
+    let _rng = rng_lock();
     let t = teacher();
     let dir = tempfile::tempdir().unwrap();
     let straight = distill(&toy_cfg(12), &t, None, &dir.path().join("a")).unwrap();
@@ -252,6 +266,7 @@ impl ScoreModel for Poisoned {
 
 #[test]
 fn nan_in_the_teacher_stops_the_run_and_keeps_the_checkpoint() {
+    let _rng = rng_lock();
     // the teacher is called once per generator step (iterations 0, 5, 10, ...): poison the 3rd
     let t = Poisoned {
         inner: teacher(),

@@ -1,12 +1,23 @@
 //! Teacher training on a tiny toy set: the loss falls, snapshots appear at the listed
 //! iterations, and a stopped run resumes to the same weights as an uninterrupted one.
 
+use std::sync::{Mutex, MutexGuard};
+
 use dmd_nets::denoiser::Denoiser;
 use dmd_nets::mlp::MlpConfig;
 use dmd_nets::net::NetConfig;
 use dmd_train::{TeacherConfig, TrainData, train_teacher};
 use ndarray::Array2;
 use tch::Device;
+
+/// The tests of this binary run on parallel threads, and training reseeds and draws from
+/// libtorch's one global generator: each test holds this lock, so another test's draws cannot
+/// fall between a reseed and the draws that follow it (which the exact-resume checks compare).
+static RNG: Mutex<()> = Mutex::new(());
+
+fn rng_lock() -> MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn data() -> TrainData {
     // two clusters in R^2 at (+-1, 0.5)
@@ -39,6 +50,7 @@ fn cfg(iterations: u64) -> TeacherConfig {
 
 #[test]
 fn teacher_trains_snapshots_and_resumes_exactly() {
+    let _rng = rng_lock();
     let d = data();
     let dir = tempfile::tempdir().unwrap();
     let a = train_teacher(&cfg(10), &d, &dir.path().join("a")).unwrap();
@@ -67,6 +79,7 @@ fn teacher_trains_snapshots_and_resumes_exactly() {
 
 #[test]
 fn teacher_loss_falls() {
+    let _rng = rng_lock();
     let d = data();
     let dir = tempfile::tempdir().unwrap();
     let c = TeacherConfig {
@@ -92,6 +105,7 @@ fn teacher_loss_falls() {
 
 #[test]
 fn mismatched_data_is_a_typed_error() {
+    let _rng = rng_lock();
     let x = Array2::<f32>::zeros((4, 3));
     let d = TrainData::new(x, None, vec![3]).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -1,4 +1,5 @@
-//! The ADM UNet of Dhariwal & Nichol as configured in EDM (`DhariwalUNet`, edm-dmd2.md section 3).
+//! The ADM UNet of Dhariwal & Nichol (2021) as configured in EDM (`DhariwalUNet` of Karras et al.
+//! 2022's code).
 //!
 //! `C = model_channels`, `E = 4C`. Noise mapping: positional embedding of `c_noise` (C channels)
 //! -> `map_layer0` (C->E) -> SiLU -> `map_layer1` (E->E) (+ `map_label` (labels->E, no bias) of
@@ -21,7 +22,7 @@ use crate::layers::{
     Conv2d, Fill, GroupNorm, Init, Linear, PositionalEmbedding, Resample, check_channels,
     default_init,
 };
-use crate::net::RawNet;
+use crate::raw::RawNet;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor, nn};
 
@@ -352,7 +353,7 @@ impl RawNet for Unet {
 pub fn count_parameters(c: &UnetConfig) -> Result<i64, NetError> {
     c.validate()?;
     let vs = nn::VarStore::new(tch::Device::Cpu);
-    let _net = Unet::new(vs.root() / crate::denoiser::MODEL_PATH, c, Fill::Zeros);
+    let _net = Unet::new(vs.root() / crate::raw::MODEL_PATH, c, Fill::Zeros);
     Ok(vs
         .trainable_variables()
         .iter()

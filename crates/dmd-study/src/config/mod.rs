@@ -6,6 +6,7 @@
 
 mod eval;
 pub mod layers;
+pub mod resources;
 
 use dmd_data::DatasetSpec;
 use dmd_nets::device::DeviceChoice;
@@ -223,6 +224,9 @@ impl ExperimentConfig {
         let e = &self.eval;
         for (k, v) in [
             ("eval.n_samples", e.n_samples),
+            ("eval.n_pca", e.n_pca),
+            ("eval.n_heatmap", e.n_heatmap),
+            ("eval.n_memorisation", e.n_memorisation),
             ("eval.reference_steps", e.reference_steps),
             ("eval.fine_steps", e.fine_steps),
             ("eval.chunk", e.chunk),
@@ -244,6 +248,23 @@ impl ExperimentConfig {
                 format!("{} must be in (0, 1]", e.fit_gap_max),
             ));
         }
+        for (section, net) in [
+            ("teacher.net", Some(&self.teacher.net)),
+            (
+                "distill.init.net",
+                match &self.distill.init {
+                    dmd_train::StudentInit::Fresh { net } => Some(net),
+                    dmd_train::StudentInit::Teacher => None,
+                },
+            ),
+        ] {
+            if let Some(net) = net {
+                check_net(net).map_err(|(k, m)| key_err(&format!("{section}.{k}"), m))?;
+            }
+        }
+        if let Some(available) = resources::machine_memory() {
+            resources::MemoryEstimate::of(self).check(file, self, available)?;
+        }
         Ok(())
     }
 
@@ -255,4 +276,33 @@ impl ExperimentConfig {
             self.distill_from.clone()
         }
     }
+}
+
+/// Sizes a network config cannot have (zero widths, depths or channels): `(key, message)`.
+fn check_net(net: &dmd_nets::NetConfig) -> Result<(), (&'static str, String)> {
+    match net {
+        dmd_nets::NetConfig::Mlp(m) => {
+            for (k, v) in [("hidden", m.hidden), ("layers", m.layers), ("dim", m.dim)] {
+                if v <= 0 {
+                    return Err((k, "must be >= 1".into()));
+                }
+            }
+        }
+        dmd_nets::NetConfig::Unet(u) => {
+            for (k, v) in [
+                ("model_channels", u.model_channels),
+                ("num_blocks", u.num_blocks),
+                ("img_resolution", u.img_resolution),
+                ("in_channels", u.in_channels),
+            ] {
+                if v <= 0 {
+                    return Err((k, "must be >= 1".into()));
+                }
+            }
+            if u.channel_mult.is_empty() || u.channel_mult.iter().any(|&m| m <= 0) {
+                return Err(("channel_mult", "needs at least one level, each >= 1".into()));
+            }
+        }
+    }
+    Ok(())
 }

@@ -182,7 +182,7 @@ pub struct StudentMetrics {
     /// MNIST only: the feature classifier's test accuracy.
     pub classifier_test_accuracy: Option<f64>,
     /// Hash of what these measurements were computed from (the teacher and student sample
-    /// files, both content-addressed, and the `[eval]` settings): a `metrics.json` whose key
+    /// files' contents (sha256) and the `[eval]` settings): a `metrics.json` whose key
     /// differs from the current run's is recomputed, never reused.
     #[serde(default)]
     pub inputs: String,
@@ -214,13 +214,13 @@ pub fn inputs_key(
     cfg: &ExperimentConfig,
     teacher_samples: &Path,
     student_samples: &Path,
-) -> String {
-    store::config_hash(&(
+) -> Result<String> {
+    Ok(store::config_hash(&(
         ANALYSIS_VERSION,
-        teacher_samples,
-        student_samples,
+        store::file_sha256(teacher_samples)?,
+        store::file_sha256(student_samples)?,
         &cfg.eval,
-    ))
+    )))
 }
 
 /// Measures one student and writes `snap_dir/metrics.json` and the per-seed columns (skipped

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::config::ExperimentConfig;
+use crate::config::{ConfigError, ExperimentConfig};
 use crate::store::{self, Stage, StageDone, StageLock};
 
 /// Where stages and results go.
@@ -30,6 +30,26 @@ pub struct Paths {
     pub results: PathBuf,
 }
 
+/// Where and with how many threads a stage computes: libtorch's reductions differ in the last
+/// bits between thread counts and devices, so both are part of every torch stage's key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compute {
+    /// libtorch's intra-op thread count.
+    pub threads: i32,
+    /// The resolved device (`Cpu`, `Cuda(0)`, ...).
+    pub device: String,
+}
+
+impl Compute {
+    /// The current thread count and `device`.
+    pub fn now(device: tch::Device) -> Self {
+        Self {
+            threads: tch::get_num_threads(),
+            device: format!("{device:?}"),
+        }
+    }
+}
+
 /// What determines the training set and the teacher (the teacher stage's key).
 #[derive(Debug, Serialize)]
 struct TeacherKey<'a> {
@@ -38,6 +58,66 @@ struct TeacherKey<'a> {
     data_seed: u64,
     teacher: &'a TeacherConfig,
     checkpoint: Option<&'a PathBuf>,
+    /// sha256 of the user's checkpoint file: a replaced file is a new teacher, never a stale
+    /// copy (absent without a user checkpoint, so other keys are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint_sha256: Option<String>,
+    compute: Compute,
+}
+
+/// What `dmd check` verifies beyond the config itself: a teacher checkpoint the config names
+/// (unless it is missing and listed in `requires`, which a run reports as "not run") exists,
+/// reads, and holds the configured network. Errors name the key.
+pub fn check_inputs(cfg: &ExperimentConfig, file: &std::path::Path) -> Result<(), ConfigError> {
+    if let Some(ckpt) = &cfg.teacher_checkpoint {
+        let p = dmd_data::paths::in_data_dir(ckpt);
+        let brought_later = cfg
+            .requires
+            .iter()
+            .any(|r| dmd_data::paths::in_data_dir(&r.path) == p);
+        if p.exists() || !brought_later {
+            user_checkpoint(cfg).map_err(|e| ConfigError::Key {
+                file: file.to_path_buf(),
+                key: "teacher_checkpoint".into(),
+                message: format!("{e:#}"),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The teacher checkpoint a config names, resolved inside the data folder and checked: it
+/// exists, reads as a dmd-nets checkpoint, and holds the network `[teacher.net]` describes.
+/// Returns its path and the sha256 of its content; `None` without `teacher_checkpoint`.
+pub fn user_checkpoint(cfg: &ExperimentConfig) -> Result<Option<(PathBuf, String)>> {
+    let Some(ckpt) = &cfg.teacher_checkpoint else {
+        return Ok(None);
+    };
+    let path = dmd_data::paths::in_data_dir(ckpt);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "teacher_checkpoint {}: cannot read it; fix the path or bring the file",
+            path.display()
+        )
+    })?;
+    let net = dmd_nets::checkpoint::read_config(&path).with_context(|| {
+        format!(
+            "teacher_checkpoint {} is not a dmd-nets checkpoint",
+            path.display()
+        )
+    })?;
+    if net != cfg.teacher.net {
+        bail!(
+            "teacher_checkpoint {} holds a different network than [teacher.net] ({net:?}); fix the config or the file",
+            path.display()
+        );
+    }
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some((path, sha)))
 }
 
 /// What determines the teacher samples of one snapshot.
@@ -45,6 +125,7 @@ struct TeacherKey<'a> {
 struct SamplesKey {
     teacher: String,
     snapshot: u64,
+    compute: Compute,
     eval: SamplingKey,
 }
 
@@ -63,6 +144,7 @@ struct SamplingKey {
 struct StudentKey<'a> {
     teacher: String,
     snapshot: u64,
+    compute: Compute,
     distill: &'a DistillConfig,
 }
 
@@ -122,9 +204,10 @@ pub fn run_experiment(
     let start = Instant::now();
     check_required_files(cfg)?;
     let device = cfg.device.resolve()?;
-    let out_dir = paths.results.join(&cfg.name);
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    // The results are written to a fresh folder that replaces `<results>/<name>` only when
+    // everything succeeded: a failed or different run never leaves a mix of old and new files.
+    let results = ResultsFolder::new(&paths.results, &cfg.name)?;
+    let out_dir = results.work.clone();
     tracing::info!(experiment = %cfg.name, profile, ?device, "starting");
 
     let data = load_data(cfg)?;
@@ -146,6 +229,7 @@ pub fn run_experiment(
         if let Some(s) = snapshot_stages(
             cfg,
             paths,
+            &results,
             &teacher,
             snapshot,
             &data,
@@ -167,8 +251,79 @@ pub fn run_experiment(
     if until == Until::Analyze {
         store::write_json_atomic(&out_dir.join("summary.json"), &result)?;
         store::write_json_atomic(&out_dir.join("config.json"), cfg)?;
+        results.commit()?;
     }
     Ok(result)
+}
+
+/// An experiment's results folder, written fresh beside the final one and swapped in by
+/// [`ResultsFolder::commit`]; dropped without a commit, the partial folder is removed.
+pub struct ResultsFolder {
+    /// Where this run writes (`<results>/.<name>.partial-<pid>`).
+    pub work: PathBuf,
+    /// The final folder (`<results>/<name>`), whose measurements may be reused.
+    pub last: PathBuf,
+    committed: std::cell::Cell<bool>,
+}
+
+impl ResultsFolder {
+    /// Creates the fresh folder, which also checks that `results` is writable before any
+    /// compute.
+    pub fn new(results: &std::path::Path, name: &str) -> Result<Self> {
+        let work = results.join(format!(".{name}.partial-{}", std::process::id()));
+        if work.exists() {
+            std::fs::remove_dir_all(&work)
+                .with_context(|| format!("cannot clear {}", work.display()))?;
+        }
+        std::fs::create_dir_all(&work).with_context(|| {
+            format!(
+                "cannot write results under {}: make it writable or choose another --out",
+                results.display()
+            )
+        })?;
+        Ok(Self {
+            work,
+            last: results.join(name),
+            committed: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Replaces the final folder with the fresh one (the old one is moved aside first, then
+    /// deleted).
+    pub fn commit(&self) -> Result<()> {
+        for attempt in 0..5 {
+            if self.last.exists() {
+                let old = self.last.with_file_name(format!(
+                    ".{}.old-{}-{attempt}",
+                    self.last
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy(),
+                    std::process::id()
+                ));
+                if std::fs::rename(&self.last, &old).is_ok() {
+                    let _ = std::fs::remove_dir_all(&old);
+                }
+            }
+            if std::fs::rename(&self.work, &self.last).is_ok() {
+                self.committed.set(true);
+                return Ok(());
+            }
+        }
+        bail!(
+            "cannot move {} to {}; remove the latter and rerun",
+            self.work.display(),
+            self.last.display()
+        )
+    }
+}
+
+impl Drop for ResultsFolder {
+    fn drop(&mut self) {
+        if !self.committed.get() {
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
 }
 
 /// The trained teacher's stage and the hash that keys everything computed from it.
@@ -199,38 +354,35 @@ pub fn teacher_stage(
 ) -> Result<TeacherStage> {
     let mut teacher_cfg = cfg.teacher.clone();
     teacher_cfg.device = cfg.device;
+    let user = user_checkpoint(cfg)?;
     let teacher_key = TeacherKey {
         data: &cfg.data,
         n_train: cfg.n_train,
         data_seed: cfg.data_seed,
         teacher: &cfg.teacher,
         checkpoint: cfg.teacher_checkpoint.as_ref(),
+        checkpoint_sha256: user.as_ref().map(|(_, sha)| sha.clone()),
+        compute: Compute::now(cfg.device.resolve()?),
     };
     let stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
     let hash = store::config_hash(&teacher_key);
-    if let Some(ckpt) = &cfg.teacher_checkpoint {
-        let ckpt = if ckpt.is_absolute() {
-            ckpt.clone()
-        } else {
-            dmd_data::paths::in_data_dir(ckpt)
-        };
-        let net = dmd_nets::checkpoint::read_config(&ckpt)?;
-        if net != cfg.teacher.net {
-            bail!(
-                "teacher checkpoint {} holds a different network than [teacher.net] ({net:?}); fix the config or the file",
+    let _lock = stage.lock()?;
+    if let Some((ckpt, _)) = user.filter(|_| !stage.is_done()) {
+        // A file that does not load is refused before anything is copied or marked done.
+        Denoiser::load(&ckpt, tch::Device::Cpu).with_context(|| {
+            format!(
+                "teacher_checkpoint {} cannot be loaded; fix or replace the file",
                 ckpt.display()
-            );
-        }
-        if !stage.path(dmd_train::teacher::files::TEACHER).exists() {
-            std::fs::copy(&ckpt, stage.path(dmd_train::teacher::files::TEACHER))
-                .with_context(|| format!("cannot copy {}", ckpt.display()))?;
-        }
+            )
+        })?;
+        dmd_io::write_atomic_with(&stage.path(dmd_train::teacher::files::TEACHER), |tmp| {
+            std::fs::copy(&ckpt, tmp).map(|_| ())
+        })?;
         stage.mark_done(&StageDone {
             from: Some(ckpt),
             ..Default::default()
         })?;
     }
-    let _lock = stage.lock()?;
     if stage.is_done() {
         tracing::info!("teacher: reusing {}", stage.dir.display());
     } else {
@@ -259,6 +411,7 @@ pub fn classifier_stage(
                 epochs: cfg.eval.classifier_epochs,
                 train_size: cfg.eval.classifier_train_size,
                 seed: 0,
+                compute: Compute::now(device),
             },
             device,
         )?),
@@ -291,6 +444,7 @@ pub fn teacher_samples_stage(
     let samples_key = SamplesKey {
         teacher: teacher_hash.to_string(),
         snapshot,
+        compute: Compute::now(device),
         eval: SamplingKey {
             seed: e.seed,
             n,
@@ -357,6 +511,7 @@ pub fn student_stage(
     let student_key = StudentKey {
         teacher: teacher_hash.to_string(),
         snapshot,
+        compute: Compute::now(teacher.device()),
         distill: &cfg.distill,
     };
     let stage = Stage::new(&paths.stages, "student", &student_key)?;
@@ -403,6 +558,7 @@ pub fn student_samples_stage(
 fn snapshot_stages(
     cfg: &ExperimentConfig,
     paths: &Paths,
+    results: &ResultsFolder,
     teacher_stage: &TeacherStage,
     snapshot: u64,
     data: &TrainData,
@@ -423,10 +579,20 @@ fn snapshot_stages(
     if until == Until::Sample {
         return Ok(None);
     }
-    let out_dir = paths.results.join(&cfg.name);
-    let snap_dir = out_dir.join(format!("snapshot-{snapshot:06}"));
+    let out_dir = &results.work;
+    let snap_name = format!("snapshot-{snapshot:06}");
+    let snap_dir = out_dir.join(&snap_name);
+    // Measurements of the same inputs in the last results are reused (analyze checks the key).
+    std::fs::create_dir_all(&snap_dir)
+        .with_context(|| format!("cannot create {}", snap_dir.display()))?;
+    for f in ["metrics.json", analyze::PER_SEED] {
+        let old = results.last.join(&snap_name).join(f);
+        if old.is_file() {
+            let _ = std::fs::copy(&old, snap_dir.join(f));
+        }
+    }
     let input = analyze::AnalysisInput::load(&samples.file, &student_samples)?;
-    let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples);
+    let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples)?;
     analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
     figures::student_figures(
         cfg,

@@ -64,7 +64,7 @@ pub(super) fn claim(
     }
 }
 
-pub(super) fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
+pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Claim> {
     let remap = |name: &str| {
         last(r.get(name)).map(|m| {
             (
@@ -170,7 +170,7 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
             ),
         )
     });
-    vec![
+    let mut rows = vec![
         claim(
             "low-D chessboard (R^4): the student remaps",
             "Delta_E = 8.55",
@@ -237,5 +237,16 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>) -> Vec<Claim> {
             "mnist-uncond vs mnist-gan",
             gan,
         ),
-    ]
+    ];
+    // A claim whose experiment failed says so, rather than "not run".
+    for c in &mut rows {
+        let names = c.experiment.split(" vs ");
+        if c.verdict == ClaimVerdict::NotRun
+            && names.into_iter().any(|n| failed.iter().any(|f| f == n))
+        {
+            c.ours = "failed".into();
+            c.verdict = ClaimVerdict::ExperimentFailed;
+        }
+    }
+    rows
 }

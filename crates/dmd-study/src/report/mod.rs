@@ -70,7 +70,10 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
         "| # | claim (paper) | paper | experiment | ours | verdict |"
     )?;
     writeln!(md, "|---|---|---|---|---|---|")?;
-    for (i, c) in claims(&loaded).iter().enumerate() {
+    for (i, c) in claims(&loaded, &failed_experiments(info.as_ref()))
+        .iter()
+        .enumerate()
+    {
         writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} |",
@@ -111,3 +114,15 @@ mod sweeps;
 use claims::claims;
 use experiment::experiment_section;
 use sweeps::sweeps_section;
+
+/// The experiments `run_info.json` records as failed.
+fn failed_experiments(info: Option<&RunInfo>) -> Vec<String> {
+    info.map(|i| {
+        i.experiments
+            .iter()
+            .filter(|e| e.status == crate::schema::ExperimentOutcome::Failed)
+            .map(|e| e.name.clone())
+            .collect()
+    })
+    .unwrap_or_default()
+}
