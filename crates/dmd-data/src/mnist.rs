@@ -116,10 +116,7 @@ pub const MNIST_MD5: [(&str, &str); 4] = [
 pub fn verify_mnist_md5(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     use md5::{Digest, Md5};
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let Some((_, want)) = MNIST_MD5
-        .iter()
-        .find(|(n, _)| name.as_deref() == Some(*n))
-    else {
+    let Some((_, want)) = MNIST_MD5.iter().find(|(n, _)| name.as_deref() == Some(*n)) else {
         return Ok(());
     };
     let got: String = Md5::digest(bytes)

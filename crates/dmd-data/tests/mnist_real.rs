@@ -127,7 +127,10 @@ fn a_flipped_pixel_byte_is_detected_on_load() {
     };
     let err = load_from(dir.path()).unwrap_err().to_string();
     assert!(err.contains("t10k-images.idx3-ubyte"), "{err}");
-    assert!(err.contains("md5") && err.contains("cargo xtask setup"), "{err}");
+    assert!(
+        err.contains("md5") && err.contains("cargo xtask setup"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,7 +142,10 @@ fn a_label_changed_to_another_digit_is_detected_on_load() {
         return;
     };
     let err = load_from(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("t10k-labels.idx1-ubyte") && err.contains("md5"), "{err}");
+    assert!(
+        err.contains("t10k-labels.idx1-ubyte") && err.contains("md5"),
+        "{err}"
+    );
     // The untouched copy loads.
     let good = altered_copy("none", |_| {}).unwrap();
     assert_eq!(load_from(good.path()).unwrap().len(), 10_000);
