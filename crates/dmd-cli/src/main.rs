@@ -117,7 +117,9 @@ fn main() {
         Command::Info => info::run(),
     };
     if let Err(err) = result {
-        let code = if err.downcast_ref::<ConfigError>().is_some() {
+        let code = if err.downcast_ref::<ConfigError>().is_some()
+            || err.downcast_ref::<pipeline::BadInput>().is_some()
+        {
             2
         } else if err.downcast_ref::<pipeline::MissingFiles>().is_some() {
             jobs::EXIT_NOT_RUN

@@ -295,10 +295,7 @@ impl ResultsFolder {
             if self.last.exists() {
                 let old = self.last.with_file_name(format!(
                     ".{}.old-{}-{attempt}",
-                    self.last
-                        .file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy(),
+                    self.last.file_name().unwrap_or_default().to_string_lossy(),
                     std::process::id()
                 ));
                 if std::fs::rename(&self.last, &old).is_ok() {
@@ -545,7 +542,16 @@ pub fn student_samples_stage(
     let labels = loaded
         .get("labels")
         .map(|c| sampling::labels_from_column(c, device));
-    let generator = Denoiser::load(&student.path(dmd_train::dmd::files::GENERATOR), device)?;
+    let student_net = match &cfg.distill.init {
+        dmd_train::StudentInit::Fresh { net } => net,
+        dmd_train::StudentInit::Teacher => &cfg.teacher.net,
+    };
+    let generator = load_checked(
+        &student.path(dmd_train::dmd::files::GENERATOR),
+        student_net,
+        student,
+        device,
+    )?;
     let sigmas = dmd_train::student_sigmas(cfg.distill.student_steps, cfg.distill.grid_size);
     let g = sampling::student_samples(&generator, &z, labels.as_ref(), &sigmas, cfg.eval.chunk);
     store::save_arrays(&path, &[("g", &g)])?;
@@ -566,7 +572,12 @@ fn snapshot_stages(
     until: Until,
     device: tch::Device,
 ) -> Result<Option<SnapshotResult>> {
-    let teacher = Denoiser::load(&teacher_stage.weights(cfg, snapshot), device)?;
+    let teacher = load_checked(
+        &teacher_stage.weights(cfg, snapshot),
+        &cfg.teacher.net,
+        &teacher_stage.stage,
+        device,
+    )?;
     let samples =
         teacher_samples_stage(cfg, paths, &teacher_stage.hash, snapshot, &teacher, device)?;
     let (student, student_lock) =
@@ -609,6 +620,33 @@ fn snapshot_stages(
         samples: samples.file,
         distill_wall_s: student.recorded_wall_s(),
     }))
+}
+
+/// A stored network that does not fit its config (a stage folder edited by hand, a file from
+/// another run): reported with exit code 2, naming the file, both networks and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+/// Loads a checkpoint of `stage` and checks that it holds the network `net` its config names.
+pub fn load_checked(
+    path: &std::path::Path,
+    net: &dmd_nets::NetConfig,
+    stage: &Stage,
+    device: tch::Device,
+) -> Result<Denoiser> {
+    let fix = format!("delete {} and rerun", stage.dir.display());
+    let found = dmd_nets::checkpoint::read_config(path)
+        .map_err(|e| BadInput(format!("{}: {e}; {fix}", path.display())))?;
+    if &found != net {
+        return Err(BadInput(format!(
+            "{} holds a different network than the config: found {found:?}, the config names {net:?}; {fix}",
+            path.display()
+        ))
+        .into());
+    }
+    Denoiser::load(path, device)
+        .map_err(|e| BadInput(format!("{}: {e}; {fix}", path.display())).into())
 }
 
 /// Builds the training set; labels are kept only for a conditional teacher.
