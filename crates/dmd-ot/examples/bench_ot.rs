@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! cargo run --release -p dmd-ot --example bench_ot -- --n 1000,2000,4000 --d 4,1024 \
-//!     --out target/bench-ot/ours.json [--data-dir target/bench-ot/data] [--reps 3] [--sinkhorn-iters 50]
+//!     --out target/bench-ot/ours.json [--data-dir target/bench-ot/data] [--reps 3] \
+//!     [--sinkhorn-iters 50] [--case gaussian|outlier|range]
 //! ```
-//! Data per (n, d): `phi_n{n}_d{d}.npy`, `g_n{n}_d{d}.npy` (f32 points) and `cost_n{n}_d{d}.npy`
-//! (the f64 cost matrix every solver is timed on).
+//! Cases (`benches/common/mod.rs`): `gaussian` (default) the teacher/student-like sets of
+//! `point_sets`; `outlier` near-copy sets with one point 1e4 away (`outlier_sets`); `range` no
+//! points, a cost matrix with entries `10^U(-8, 8)` (`log_uniform_cost`; `d` is ignored and
+//! reported as 0). Data per (n, d): `phi_{tag}.npy`, `g_{tag}.npy` (f32 points, not for `range`)
+//! and `cost_{tag}.npy` (the f64 cost matrix every solver is timed on), with
+//! `tag = n{n}_d{d}` for `gaussian` and `{case}_n{n}_d{d}` otherwise.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -23,6 +28,33 @@ struct Args {
     data_dir: Option<PathBuf>,
     reps: usize,
     sinkhorn_iters: usize,
+    case: Case,
+}
+
+/// Which data a run is timed on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Case {
+    Gaussian,
+    Outlier,
+    Range,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::Gaussian => "gaussian",
+            Case::Outlier => "outlier",
+            Case::Range => "range",
+        }
+    }
+
+    /// File tag of the data for (n, d).
+    fn tag(self, n: usize, d: usize) -> String {
+        match self {
+            Case::Gaussian => format!("n{n}_d{d}"),
+            other => format!("{}_n{n}_d{d}", other.name()),
+        }
+    }
 }
 
 fn parse_list(s: &str) -> Result<Vec<usize>, String> {
@@ -43,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         data_dir: None,
         reps: 3,
         sinkhorn_iters: 50,
+        case: Case::Gaussian,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,9 +87,21 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => args.data_dir = Some(PathBuf::from(value()?)),
             "--reps" => args.reps = parse_list(&value()?)?[0].max(1),
             "--sinkhorn-iters" => args.sinkhorn_iters = parse_list(&value()?)?[0].max(1),
+            "--case" => {
+                args.case = match value()?.as_str() {
+                    "gaussian" => Case::Gaussian,
+                    "outlier" => Case::Outlier,
+                    "range" => Case::Range,
+                    other => {
+                        return Err(format!(
+                            "--case must be gaussian, outlier or range, not {other:?}"
+                        ));
+                    }
+                }
+            }
             "-h" | "--help" => {
                 println!(
-                    "bench_ot --n 1000,2000,4000 --d 4,1024 --out FILE.json [--data-dir DIR] [--reps 3] [--sinkhorn-iters 50]"
+                    "bench_ot --n 1000,2000,4000 --d 4,1024 --out FILE.json [--data-dir DIR] [--reps 3] [--sinkhorn-iters 50] [--case gaussian|outlier|range]"
                 );
                 std::process::exit(0);
             }
@@ -89,13 +134,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let args = match parse_args() {
+    let mut args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("bench_ot: {e}");
             std::process::exit(2);
         }
     };
+    if args.case == Case::Range {
+        args.d = vec![0];
+    }
     if let Some(dir) = &args.data_dir
         && let Err(e) = std::fs::create_dir_all(dir)
     {
@@ -105,13 +153,22 @@ fn main() {
     let mut records = Vec::new();
     for &d in &args.d {
         for &n in &args.n {
-            let (phi, g) = common::point_sets(n, d, 0);
+            let points = match args.case {
+                Case::Gaussian => Some(common::point_sets(n, d, 0)),
+                Case::Outlier => Some(common::outlier_sets(n, d, 0)),
+                Case::Range => None,
+            };
             let mut t_cost = Vec::new();
-            let mut cost = sq_euclidean_cost(phi.view(), g.view());
-            for _ in 0..args.reps {
-                let t = Instant::now();
-                cost = sq_euclidean_cost(phi.view(), g.view());
-                t_cost.push(t.elapsed().as_secs_f64());
+            let mut cost = match &points {
+                Some((phi, g)) => sq_euclidean_cost(phi.view(), g.view()),
+                None => common::log_uniform_cost(n, -8.0, 8.0, 0),
+            };
+            if let Some((phi, g)) = &points {
+                for _ in 0..args.reps {
+                    let t = Instant::now();
+                    cost = sq_euclidean_cost(phi.view(), g.view());
+                    t_cost.push(t.elapsed().as_secs_f64());
+                }
             }
             let mut t_assign = Vec::new();
             let mut assignment = None;
@@ -124,6 +181,9 @@ fn main() {
             let a = assignment.expect("at least one repetition");
             let cert = a.certificate(cost.view()).expect("matching shape");
             assert!(cert.is_optimal(1e-9), "certificate failed: {cert:?}");
+            let method = format!("{:?}", a.stats.method);
+            let fallbacks: Vec<String> =
+                a.stats.fallbacks.iter().map(|f| format!("{f:?}")).collect();
             // Sinkhorn per-iteration time: the difference between runs of k and 2k iterations
             // at one fixed eps (setup and the final <P, C> cancel out)
             let run_sinkhorn = |iters: usize| {
@@ -143,46 +203,55 @@ fn main() {
             let (t2, sk) = run_sinkhorn(2 * k);
             let sk_ms_per_iter = 1e3 * (t2 - t1).max(0.0) / k as f64;
             if let Some(dir) = &args.data_dir {
-                let tag = format!("n{n}_d{d}");
+                let tag = args.case.tag(n, d);
                 let f32_bytes = |a: &ndarray::Array2<f32>| -> Vec<u8> {
                     a.iter().flat_map(|x| x.to_le_bytes()).collect()
                 };
                 let c_bytes: Vec<u8> = cost.iter().flat_map(|x| x.to_le_bytes()).collect();
-                let res = write_npy(
-                    &dir.join(format!("phi_{tag}.npy")),
-                    "<f4",
-                    (n, d),
-                    &f32_bytes(&phi),
-                )
-                .and_then(|_| {
-                    write_npy(
-                        &dir.join(format!("g_{tag}.npy")),
-                        "<f4",
-                        (n, d),
-                        &f32_bytes(&g),
-                    )
-                })
-                .and_then(|_| {
-                    write_npy(
-                        &dir.join(format!("cost_{tag}.npy")),
-                        "<f8",
-                        (n, n),
-                        &c_bytes,
-                    )
-                });
+                let mut res = write_npy(
+                    &dir.join(format!("cost_{tag}.npy")),
+                    "<f8",
+                    (n, n),
+                    &c_bytes,
+                );
+                if let Some((phi, g)) = &points {
+                    res = res
+                        .and_then(|_| {
+                            write_npy(
+                                &dir.join(format!("phi_{tag}.npy")),
+                                "<f4",
+                                (n, d),
+                                &f32_bytes(phi),
+                            )
+                        })
+                        .and_then(|_| {
+                            write_npy(
+                                &dir.join(format!("g_{tag}.npy")),
+                                "<f4",
+                                (n, d),
+                                &f32_bytes(g),
+                            )
+                        });
+                }
                 if let Err(e) = res {
                     eprintln!("bench_ot: cannot write data to {}: {e}", dir.display());
                     std::process::exit(1);
                 }
             }
-            let cost_s = median(t_cost);
+            // no points in the `range` case: no cost-matrix time
+            let cost_s = (!t_cost.is_empty()).then(|| median(t_cost));
             let assign_s = median(t_assign);
             let rec = serde_json::json!({
+                "case": args.case.name(),
                 "n": n,
                 "d": d,
                 "cost_matrix_s": cost_s,
                 "assignment_s": assign_s,
-                "cost_plus_assignment_s": cost_s + assign_s,
+                "cost_plus_assignment_s": cost_s.unwrap_or(0.0) + assign_s,
+                "method": method,
+                "fallbacks": fallbacks,
+                "auction_bids": a.stats.auction_bids,
+                "relative_gap": cert.relative_gap(),
                 "total_cost": a.total_cost,
                 "mean_cost": a.mean_cost(),
                 "duality_gap": cert.duality_gap,

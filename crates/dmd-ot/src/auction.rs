@@ -5,42 +5,95 @@
 //! previous owner. Each phase ends with an `eps`-optimal assignment (eps-complementary slackness);
 //! `eps` shrinks geometrically. The resulting potentials `v` are near-optimal duals, from which the
 //! JV shortest augmenting paths ([`crate::jv`]) reach the exact optimum with short searches.
+//!
+//! The schedule runs from `range / 16` to `range / (256 n)`, `range = max C - min C`. When that
+//! final `eps` is coarse next to the costs most columns are matched at (one far outlier point sets
+//! `range`, or the entries span many orders of magnitude), the auction's prices say nothing at the
+//! scale of the optimum: the finish would re-solve the problem from poor potentials, with reduced
+//! costs rounded at the scale of `range`. [`auction_is_useful`] detects this before any bid, and
+//! the caller runs JV instead.
 
-use crate::jv::{self, LapState, NONE};
+use crate::jv::{self, ColumnMinima, LapState, NONE, Solved};
 use crate::simd;
 
+/// Auction work counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AuctionWork {
+    /// Phases started.
+    pub(crate) phases: u32,
+    /// Bids made (each a pass over one row).
+    pub(crate) bids: u64,
+}
+
+/// Ratio below which the final `eps` must stay, relative to the median over columns of
+/// `min_i C[i, j] - min C` (the typical matched cost above the floor).
+const COARSENESS_LIMIT: f64 = 1e-2;
+
+/// The auction's final `eps` for a problem of size `n` with cost extremes `cmin`, `cmax`.
+fn eps_final(n: usize, cmin: f64, cmax: f64) -> f64 {
+    let range = cmax - cmin;
+    // floor: a bid must move a potential by many ulps, or bidding could stall on huge offsets
+    let ulp_floor = 1024.0 * f64::EPSILON * (cmin.abs().max(cmax.abs()) + range);
+    (range / (n as f64 * 256.0)).max(ulp_floor)
+}
+
+/// Whether the epsilon schedule resolves the costs: the final `eps` must be below
+/// [`COARSENESS_LIMIT`] times the median column minimum above `cmin`. `O(n)` on the column minima.
+pub(crate) fn auction_is_useful(colmin: &[f64], cmin: f64, cmax: f64) -> bool {
+    let n = colmin.len();
+    if cmax - cmin <= 0.0 {
+        return true; // all equal: nothing to resolve, handled without bidding
+    }
+    let mut above: Vec<f64> = colmin.iter().map(|&m| m - cmin).collect();
+    let (_, &mut median, _) = above.select_nth_unstable_by(n / 2, f64::total_cmp);
+    eps_final(n, cmin, cmax) <= COARSENESS_LIMIT * median
+}
+
+/// The default bid budget for size `n`: a normal solve makes 10-40 bids per row in all.
+pub(crate) fn bid_budget(n: usize) -> u64 {
+    16 * n as u64 * u64::from(n.ilog2().max(1)) + 1024
+}
+
 /// Runs epsilon-scaling auction phases to get potentials, then finishes exactly with JV.
-pub(crate) fn solve_auction_jv(c: &[f64], n: usize) -> (Vec<usize>, Vec<f64>) {
-    let (st, free) = jv::column_reduction(c, n);
-    let (cmin, cmax) = simd::min_max(c);
+///
+/// `cm` are the column minima of `c`, `(cmin, cmax)` its extremes. Returns `None` when more
+/// than `budget` bids would be needed (a price war): the prices are then no useful start and
+/// the caller re-solves.
+pub(crate) fn solve_auction_jv(
+    c: &[f64],
+    n: usize,
+    cm: ColumnMinima,
+    (cmin, cmax): (f64, f64),
+    budget: u64,
+    work: &mut AuctionWork,
+) -> Option<Solved> {
+    let (st, free) = jv::reduce(c, n, cm, true);
     let range = cmax - cmin;
     if range <= 0.0 {
         // all costs equal: every permutation is optimal, JV finishes without searching
-        return jv::finish(c, st, free);
+        return Some(jv::finish(c, st, free));
     }
     // prices start at the column minima; eps shrinks 8x per phase from range/16 to about
     // range/(256 n), below which the exact augmentation is cheaper than more bidding
     let mut v = st.v;
-    // floor: a bid must move a potential by many ulps, or bidding could stall on huge offsets
-    let ulp_floor = 1024.0 * f64::EPSILON * (cmin.abs().max(cmax.abs()) + range);
-    let eps_final = (range / (n as f64 * 256.0)).max(ulp_floor);
+    let eps_final = eps_final(n, cmin, cmax);
     let mut eps = (range / 16.0).max(eps_final);
-    // the exact finish is correct from any potentials, so bidding may stop early; this budget
-    // bounds the warm start on adversarial inputs
-    let mut bids_left = 64 * n * n.ilog2().max(1) as usize + 1024;
+    let mut bids_left = budget;
     let mut x = vec![NONE; n];
     let mut y = vec![NONE; n];
     let mut queue: Vec<usize> = Vec::with_capacity(n);
     loop {
+        work.phases += 1;
         x.fill(NONE);
         y.fill(NONE);
         queue.clear();
         queue.extend((0..n).rev());
         while let Some(i) = queue.pop() {
             if bids_left == 0 {
-                break;
+                return None;
             }
             bids_left -= 1;
+            work.bids += 1;
             let row = &c[i * n..(i + 1) * n];
             let (w1, j1, w2) = simd::two_smallest(row, &v);
             let w2 = if w2.is_finite() { w2 } else { w1 };
@@ -53,7 +106,7 @@ pub(crate) fn solve_auction_jv(c: &[f64], n: usize) -> (Vec<usize>, Vec<f64>) {
             y[j1] = i;
             x[i] = j1;
         }
-        if eps <= eps_final || bids_left == 0 {
+        if eps <= eps_final {
             break;
         }
         eps = (eps / 8.0).max(eps_final);
@@ -76,5 +129,53 @@ pub(crate) fn solve_auction_jv(c: &[f64], n: usize) -> (Vec<usize>, Vec<f64>) {
             free.push(i);
         }
     }
-    jv::finish(c, st, free)
+    Some(jv::finish(c, st, free))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(n: usize) -> Vec<f64> {
+        // a fixed pseudo-random matrix (Weyl sequence), entries in [0, 100)
+        (0..n * n)
+            .map(|k| ((k as f64 * 0.618_033_988_749_895).fract() * 100.0).floor())
+            .collect()
+    }
+
+    #[test]
+    fn a_spent_budget_returns_none_and_a_sufficient_one_the_optimum() {
+        let n = 80;
+        let c = matrix(n);
+        let extremes = simd::min_max(&c);
+        let mut work = AuctionWork::default();
+        let cm = jv::column_minima(&c, n);
+        assert!(solve_auction_jv(&c, n, cm, extremes, 10, &mut work).is_none());
+        assert_eq!(work.bids, 10);
+        let mut work = AuctionWork::default();
+        let cm = jv::column_minima(&c, n);
+        let a =
+            solve_auction_jv(&c, n, cm, extremes, bid_budget(n), &mut work).expect("within budget");
+        let b = jv::solve_jv(&c, n);
+        let cost = |x: &[usize]| {
+            x.iter()
+                .enumerate()
+                .map(|(i, &j)| c[i * n + j])
+                .sum::<f64>()
+        };
+        assert_eq!(cost(&a.x), cost(&b.x));
+        assert!(work.bids > n as u64 && work.bids < bid_budget(n));
+    }
+
+    #[test]
+    fn coarseness_rule() {
+        // typical column minimum 1 above the floor, range 100: eps_final = 100 / (256 n) is fine
+        let colmin = vec![1.0; 100];
+        assert!(auction_is_useful(&colmin, 0.0, 100.0));
+        // the same with one entry 1e8 away: eps_final ~ 4e3, far above 1% of 1
+        assert!(!auction_is_useful(&colmin, 0.0, 1e8));
+        // all minima at the floor (identical sets): nothing for prices to resolve
+        assert!(!auction_is_useful(&[0.0; 100], 0.0, 5.0));
+        assert!(auction_is_useful(&[2.0; 100], 2.0, 2.0));
+    }
 }

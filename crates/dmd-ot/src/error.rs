@@ -55,4 +55,15 @@ pub enum OtError {
         /// Why it is invalid and what is allowed.
         reason: &'static str,
     },
+    /// A sum or a dual potential overflowed `f64` (the inputs are finite but too large).
+    #[error(
+        "costs overflow f64: {what} is {value}; rescale the points or the cost matrix (e.g. divide by its largest entry) so that sums of n entries stay below {max:e}",
+        max = f64::MAX
+    )]
+    Overflow {
+        /// The quantity that overflowed.
+        what: &'static str,
+        /// Its (non-finite) value.
+        value: f64,
+    },
 }

@@ -34,20 +34,41 @@ impl LapState {
     }
 }
 
-/// Column reduction and reduction transfer (JV's initialisation). Returns the state and the free rows.
-pub(crate) fn column_reduction(c: &[f64], n: usize) -> (LapState, Vec<usize>) {
-    let mut colmin = vec![f64::INFINITY; n];
+/// Column minima of the cost matrix and the first row attaining each.
+pub(crate) struct ColumnMinima {
+    /// `min[j] = min_i C[i, j]`.
+    pub(crate) min: Vec<f64>,
+    /// `argmin[j]`: a row attaining `min[j]`.
+    pub(crate) argmin: Vec<usize>,
+}
+
+/// One pass over `c` for its column minima.
+pub(crate) fn column_minima(c: &[f64], n: usize) -> ColumnMinima {
+    let mut min = vec![f64::INFINITY; n];
     let mut argmin = vec![0usize; n];
     for i in 0..n {
         let row = &c[i * n..(i + 1) * n];
         for (j, &cij) in row.iter().enumerate() {
-            if cij < colmin[j] {
-                colmin[j] = cij;
+            if cij < min[j] {
+                min[j] = cij;
                 argmin[j] = i;
             }
         }
     }
-    let mut st = LapState::with_potentials(colmin);
+    ColumnMinima { min, argmin }
+}
+
+/// The initial assignment from the column minima (`v = min`, each column's minimising row takes
+/// it, one column per row), with JV's reduction transfer when `transfer` is set. Without the
+/// transfer every potential is a column minimum, which keeps `|v|` within the optimum's scale.
+pub(crate) fn reduce(
+    c: &[f64],
+    n: usize,
+    cm: ColumnMinima,
+    transfer: bool,
+) -> (LapState, Vec<usize>) {
+    let ColumnMinima { min, argmin } = cm;
+    let mut st = LapState::with_potentials(min);
     let mut matches = vec![0u32; n];
     for j in (0..n).rev() {
         let i = argmin[j];
@@ -66,7 +87,7 @@ pub(crate) fn column_reduction(c: &[f64], n: usize) -> (LapState, Vec<usize>) {
     for i in 0..n {
         match matches[i] {
             0 => free.push(i),
-            1 => {
+            1 if transfer => {
                 // reduction transfer: lower v[j1] so that row i's slack moves into u_i
                 let j1 = st.x[i];
                 let row = &c[i * n..(i + 1) * n];
@@ -178,6 +199,8 @@ pub(crate) struct Workspace {
     d: Vec<f64>,
     pred: Vec<usize>,
     cols: Vec<usize>,
+    /// Rows scanned by the searches so far (each an `O(n)` pass): the augmentation's work.
+    scans: u64,
 }
 
 impl Workspace {
@@ -186,6 +209,7 @@ impl Workspace {
             d: vec![0.0; n],
             pred: vec![0; n],
             cols: (0..n).collect(),
+            scans: 0,
         }
     }
 }
@@ -194,7 +218,12 @@ impl Workspace {
 /// updates `v` for the columns settled before the path's end, and flips the path.
 pub(crate) fn augment(c: &[f64], st: &mut LapState, ws: &mut Workspace, f: usize) {
     let n = st.n;
-    let Workspace { d, pred, cols } = ws;
+    let Workspace {
+        d,
+        pred,
+        cols,
+        scans,
+    } = ws;
     let v = &mut st.v;
     {
         let row = &c[f * n..(f + 1) * n];
@@ -262,6 +291,8 @@ pub(crate) fn augment(c: &[f64], st: &mut LapState, ws: &mut Workspace, f: usize
             k += 1;
         }
     }
+    // the first row and one row per settled column were scanned
+    *scans += lo as u64 + 1;
     // dual update for the settled columns
     for &j in &cols[..last] {
         v[j] += d[j] - min;
@@ -278,19 +309,50 @@ pub(crate) fn augment(c: &[f64], st: &mut LapState, ws: &mut Workspace, f: usize
     }
 }
 
-/// Solves the dense square problem `c` (row-major, `n x n`, finite). Returns `(row_to_col, v)`.
-pub(crate) fn solve_jv(c: &[f64], n: usize) -> (Vec<usize>, Vec<f64>) {
-    let (mut st, free) = column_reduction(c, n);
+/// A solved problem: `x[i]` the column of row `i`, the column potentials `v`, and the work of
+/// the shortest-path searches (rows scanned).
+pub(crate) struct Solved {
+    pub(crate) x: Vec<usize>,
+    pub(crate) v: Vec<f64>,
+    pub(crate) scans: u64,
+}
+
+/// Solves the dense square problem `c` (row-major, `n x n`, finite).
+pub(crate) fn solve_jv(c: &[f64], n: usize) -> Solved {
+    solve_jv_from(c, n, column_minima(c, n))
+}
+
+/// [`solve_jv`] from already computed column minima.
+pub(crate) fn solve_jv_from(c: &[f64], n: usize, cm: ColumnMinima) -> Solved {
+    let (mut st, free) = reduce(c, n, cm, true);
     let free = augmenting_row_reduction(c, &mut st, free, 2, 8 * n + 64);
     finish(c, st, free)
 }
 
-/// Augments every row in `free` and returns `(row_to_col, v)`.
-pub(crate) fn finish(c: &[f64], mut st: LapState, free: Vec<usize>) -> (Vec<usize>, Vec<f64>) {
+/// Successive shortest augmenting paths from the column minima, without JV's reduction transfer
+/// and augmenting row reduction (both of which move potentials by whole cost gaps).
+///
+/// Every potential starts at a column minimum and only decreases, by at most the length of the
+/// shortest path that is being augmented, and those lengths sum to the optimum minus the sum of
+/// the column minima. For non-negative costs every `|v_j|` therefore stays below the optimum, so
+/// reduced costs carry absolute errors of order `f64::EPSILON * optimum` whatever the spread of
+/// the entries: the result is exact relative to the optimum even when the costs span hundreds of
+/// orders of magnitude. Slower than [`solve_jv`] on hard instances (more rows are augmented).
+pub(crate) fn solve_shortest_paths(c: &[f64], n: usize) -> Solved {
+    let (st, free) = reduce(c, n, column_minima(c, n), false);
+    finish(c, st, free)
+}
+
+/// Augments every row in `free`.
+pub(crate) fn finish(c: &[f64], mut st: LapState, free: Vec<usize>) -> Solved {
     let mut ws = Workspace::new(st.n);
     for f in free {
         augment(c, &mut st, &mut ws, f);
     }
     debug_assert!(st.x.iter().all(|&j| j != NONE));
-    (st.x, st.v)
+    Solved {
+        x: st.x,
+        v: st.v,
+        scans: ws.scans,
+    }
 }

@@ -62,8 +62,9 @@ impl PairingInefficiency {
 /// ([`try_sq_euclidean_cost`]) scored by [`pairing_inefficiency_from_cost`].
 ///
 /// Errors: different shapes ([`OtError::ShapeMismatch`]), `N = 0` ([`OtError::Empty`]),
-/// NaN/inf entries ([`OtError::NonFinite`]), and `E_OT = 0` ([`OtError::ZeroOptimalCost`]):
-/// the sets are identical up to a permutation, where `Delta_E` is undefined.
+/// NaN/inf entries ([`OtError::NonFinite`]), energies that overflow `f64`
+/// ([`OtError::Overflow`]), and `E_OT = 0` ([`OtError::ZeroOptimalCost`]): the sets are
+/// identical up to a permutation, where `Delta_E` is undefined.
 pub fn pairing_inefficiency(
     phi: ArrayView2<f32>,
     g: ArrayView2<f32>,
@@ -82,7 +83,13 @@ pub fn pairing_inefficiency(
     check_finite_f32(phi, "phi")?;
     check_finite_f32(g, "g")?;
     let cost = try_sq_euclidean_cost(phi, g)?;
-    check_finite(cost.view(), "cost matrix (overflow: rescale the points)")?;
+    if let Err(OtError::NonFinite { value, .. }) = check_finite(cost.view(), "cost matrix") {
+        // finite points whose squared distances do not fit in f64
+        return Err(OtError::Overflow {
+            what: "a squared distance between the points",
+            value,
+        });
+    }
     pairing_inefficiency_from_cost(cost.view())
 }
 
@@ -97,8 +104,9 @@ pub fn pairing_inefficiency(
 /// this function applied to `cost[[idx[a], idx[b]]]`.
 ///
 /// Errors: an empty ([`OtError::Empty`]) or non-square ([`OtError::ShapeMismatch`]) matrix, a
-/// NaN/inf entry ([`OtError::NonFinite`]), and `e_ot = 0` ([`OtError::ZeroOptimalCost`]), where
-/// `delta_e` is undefined.
+/// NaN/inf entry ([`OtError::NonFinite`]), a sum of entries that overflows `f64`
+/// ([`OtError::Overflow`]), and `e_ot = 0` ([`OtError::ZeroOptimalCost`]), where `delta_e` is
+/// undefined.
 pub fn pairing_inefficiency_from_cost(
     cost: ArrayView2<f64>,
 ) -> Result<PairingInefficiency, OtError> {
@@ -109,6 +117,17 @@ pub fn pairing_inefficiency_from_cost(
     let e_dt = (0..n).map(|i| cost[[i, i]]).sum::<f64>() / nf;
     let e_rand = cost.sum() / (nf * nf);
     let e_ot = assignment.total_cost / nf;
+    for (what, value) in [
+        ("the direct-pairing energy E_DT (sum of the diagonal)", e_dt),
+        (
+            "the random-pairing energy E_rand (sum of all entries)",
+            e_rand,
+        ),
+    ] {
+        if !value.is_finite() {
+            return Err(OtError::Overflow { what, value });
+        }
+    }
     if e_ot <= 0.0 {
         return Err(OtError::ZeroOptimalCost { e_dt });
     }

@@ -11,6 +11,13 @@
 //! starts at the spread (standard deviation) of `C` and shrinks geometrically to its target,
 //! which by default is also relative to that spread (at d = 1024 costs cluster tightly, so an
 //! absolute `eps` would be meaningless). The transport cost `<P, C>` is evaluated in `f64`.
+//! The iterations run on `C / 2^k` with `2^k` near `max |C|` (exact, so results are unchanged
+//! up to that scale), which keeps `1 / eps` and the residual inside `f32` for tiny costs.
+//!
+//! Convergence is reported honestly: `converged` needs the iterations' own row error below `tol`
+//! *and* the returned plan, rebuilt in `f64` from the returned potentials, within `tol` on both
+//! marginals (L1, the marginals having mass 1); a degenerate plan (an `eps` far below what `f64`
+//! resolves at the scale of the costs, so entries are 0, inf or NaN) never converges.
 
 use crate::assignment::check_finite;
 use crate::error::OtError;
@@ -64,15 +71,22 @@ pub struct SinkhornResult {
     pub g: Vec<f64>,
     /// Iterations run (all stages).
     pub iterations: usize,
-    /// Final L1 row-marginal error (columns are exact after each iteration).
+    /// L1 marginal error of the returned plan, `max(sum_i |sum_j P_ij - 1/n|,
+    /// sum_j |sum_i P_ij - 1/m|)`, with `P_ij = exp((f_i + g_j - C_ij) / eps)` rebuilt in `f64`
+    /// from the returned potentials (the marginals have mass 1, so this is relative to them);
+    /// infinite when the plan is degenerate (NaN or infinite entries).
     pub marginal_error: f64,
     /// The `eps` of the final stage.
     pub epsilon: f64,
-    /// Whether `marginal_error < tol` was reached before `max_iter`.
+    /// Whether the iterations reached `tol` before `max_iter` at the target `eps` *and* the
+    /// returned plan's marginal error (rebuilt in `f64`, see `marginal_error`) is within `tol`.
     pub converged: bool,
 }
 
 /// Log-domain Sinkhorn with epsilon-scaling for a (possibly rectangular) cost matrix.
+///
+/// Errors: an empty matrix, a non-finite entry, invalid settings (a relative `eps` on a constant
+/// matrix), and a transport cost that overflows `f64` ([`OtError::Overflow`]).
 pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<SinkhornResult, OtError> {
     let (n, m) = cost.dim();
     if n == 0 || m == 0 {
@@ -81,10 +95,19 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
         });
     }
     validate(config)?;
-    check_finite(cost, "cost matrix")?;
+    let max_abs = check_finite(cost, "cost matrix")?;
+    // Work on C / 2^k with 2^k near max |C|: a power of two scales every f64 and f32 operation
+    // below exactly (results are bit-identical up to the scale), and keeps the f32 residual and
+    // 1/eps in range for tiny (1e-38) and the sums in range for huge (1e307) costs.
+    let k = if max_abs > 0.0 {
+        (max_abs.log2().floor() as i32).clamp(-1000, 1000)
+    } else {
+        0
+    };
+    let (scale, inv_scale) = (2f64.powi(k), 2f64.powi(-k));
     let c: Vec<f64> = match cost.as_slice() {
-        Some(s) => s.to_vec(),
-        None => cost.iter().copied().collect(),
+        Some(s) => s.iter().map(|&x| x * inv_scale).collect(),
+        None => cost.iter().map(|&x| x * inv_scale).collect(),
     };
     let (cmin, _) = simd::min_max(&c);
     let nm = (n * m) as f64;
@@ -99,11 +122,14 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
         });
     }
     let spread = spread.max(f64::MIN_POSITIVE);
-    let eps_target = config.epsilon.unwrap_or(config.epsilon_rel * spread);
+    let eps_target = match config.epsilon {
+        Some(e) => e * inv_scale,
+        None => config.epsilon_rel * spread,
+    };
     if !(eps_target.is_finite() && eps_target > 0.0) {
         return Err(OtError::InvalidParameter {
             name: "epsilon",
-            value: eps_target,
+            value: eps_target * scale,
             reason: "must be finite and > 0 (a constant cost matrix has zero spread: pass an absolute epsilon)",
         });
     }
@@ -118,8 +144,10 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
     let mut eps = (config.initial_epsilon_rel * spread).max(eps_target);
     let mut iterations = 0usize;
     let mut stage_iter = 0usize;
-    let mut err = f64::INFINITY;
     let mut converged = false;
+    let mut iter_tol = config.tol;
+    // the verified marginal error of the current state, when it has been computed
+    let mut verified: Option<f64> = None;
     absorb(&c, m, cmin, &mut big_f, &mut big_g, &mut f, &mut g, &mut r);
     while iterations < config.max_iter {
         let inv_eps = (1.0 / eps) as f32;
@@ -193,11 +221,26 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
         }
         iterations += 1;
         stage_iter += 1;
-        err = row_err;
+        verified = None;
+        let err = row_err;
         let at_target = eps <= eps_target;
-        if at_target && err < config.tol {
-            converged = true;
-            break;
+        if at_target && err < iter_tol {
+            // The iterations measure the row marginal of their f32 representation before the
+            // last update. Accept only when the plan as the user rebuilds it,
+            // P_ij = exp((f_i + g_j - C_ij) / eps) (in f64, from the residual C - cmin - F - G),
+            // meets `tol` on rows and columns; otherwise iterate on until the representation's
+            // error has shrunk in proportion (the two track each other closely) and check
+            // again. A degenerate plan (NaN/inf) is final.
+            let (row_e, col_e) = verify_plan(&c, m, cmin, &big_f, &big_g, &f, &g, eps);
+            verified = Some(row_e.max(col_e));
+            if row_e.max(col_e) <= config.tol {
+                converged = true;
+                break;
+            }
+            if !(row_e.is_finite() && col_e.is_finite()) {
+                break;
+            }
+            iter_tol = err * (0.95 * config.tol / row_e.max(col_e)).min(0.99);
         }
         if !at_target && (stage_iter >= config.stage_iters || err < config.tol) {
             eps = (eps * config.scaling_factor).max(eps_target);
@@ -205,13 +248,21 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
             absorb(&c, m, cmin, &mut big_f, &mut big_g, &mut f, &mut g, &mut r);
         }
     }
+    let marginal_error = verified.unwrap_or_else(|| {
+        let (row_e, col_e) = verify_plan(&c, m, cmin, &big_f, &big_g, &f, &g, eps);
+        row_e.max(col_e)
+    });
     // potentials for C itself
     let f_out: Vec<f64> = big_f
         .iter()
         .zip(&f)
-        .map(|(&bf, &fi)| bf + fi + cmin)
+        .map(|(&bf, &fi)| (bf + fi + cmin) * scale)
         .collect();
-    let g_out: Vec<f64> = big_g.iter().zip(&g).map(|(&bg, &gj)| bg + gj).collect();
+    let g_out: Vec<f64> = big_g
+        .iter()
+        .zip(&g)
+        .map(|(&bg, &gj)| (bg + gj) * scale)
+        .collect();
     // <P, C> with P built from the same residual representation the iterations used
     let inv_eps = (1.0 / eps) as f32;
     let (gs, gw) = split_potential(&g, eps);
@@ -223,16 +274,71 @@ pub fn sinkhorn(cost: ArrayView2<f64>, config: &SinkhornConfig) -> Result<Sinkho
             let fs = fi as f32;
             simd::row_exp_dot(fs, &gs, &gw, row, crow, inv_eps) * ((fi - f64::from(fs)) / eps).exp()
         })
-        .sum();
+        .sum::<f64>()
+        * scale;
+    if transport.is_infinite() {
+        return Err(OtError::Overflow {
+            what: "the transport cost <P, C>",
+            value: transport,
+        });
+    }
     Ok(SinkhornResult {
         cost: transport,
         f: f_out,
         g: g_out,
         iterations,
-        marginal_error: err,
-        epsilon: eps,
+        marginal_error,
+        epsilon: eps * scale,
         converged,
     })
+}
+
+/// L1 errors `(sum_i |sum_j P_ij - 1/n|, sum_j |sum_i P_ij - 1/m|)` of the plan
+/// `P_ij = exp((f_i + g_j - R_ij) / eps)`, `R = C - cmin - F - G` evaluated in `f64`. The
+/// marginals have total mass 1, so these are relative to the marginals. NaN or infinite when the
+/// plan is (e.g. `eps` far below what `f64` resolves at the scale of the costs).
+#[allow(clippy::too_many_arguments)]
+fn verify_plan(
+    c: &[f64],
+    m: usize,
+    cmin: f64,
+    big_f: &[f64],
+    big_g: &[f64],
+    f: &[f64],
+    g: &[f64],
+    eps: f64,
+) -> (f64, f64) {
+    let n = big_f.len();
+    let (a, b) = (1.0 / n as f64, 1.0 / m as f64);
+    let (row_err, cols) = c
+        .par_chunks(m)
+        .zip(big_f.par_iter().zip(f.par_iter()))
+        .fold(
+            || (0.0f64, vec![0.0f64; m]),
+            |(mut err, mut cols), (crow, (&bf, &fi))| {
+                let mut s = 0.0f64;
+                for (((col, &cij), &bg), &gj) in cols.iter_mut().zip(crow).zip(big_g).zip(g) {
+                    let r = cij - cmin - bf - bg;
+                    let p = ((fi + gj - r) / eps).exp();
+                    s += p;
+                    *col += p;
+                }
+                err += (s - a).abs();
+                (err, cols)
+            },
+        )
+        .reduce(
+            || (0.0, vec![0.0; m]),
+            |(e1, mut c1), (e2, c2)| {
+                for (x, y) in c1.iter_mut().zip(&c2) {
+                    *x += y;
+                }
+                (e1 + e2, c1)
+            },
+        );
+    let col_err = cols.iter().map(|&t| (t - b).abs()).sum::<f64>();
+    let bad = |e: f64| if e.is_finite() { e } else { f64::INFINITY };
+    (bad(row_err), bad(col_err))
 }
 
 fn validate(config: &SinkhornConfig) -> Result<(), OtError> {

@@ -9,7 +9,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-const METHODS: [Method; 3] = [Method::Auto, Method::Jv, Method::AuctionJv];
+const METHODS: [Method; 4] = [
+    Method::Auto,
+    Method::Jv,
+    Method::AuctionJv,
+    Method::ShortestPaths,
+];
 
 /// Minimum over all permutations by Heap's algorithm.
 fn brute_force(c: &Array2<f64>) -> f64 {
@@ -303,4 +308,248 @@ fn certificate_detects_a_suboptimal_assignment() {
     assert!(!cert.is_optimal(1e-12), "{cert:?}");
     a.row_to_col = vec![0, 0];
     assert!(!a.certificate(c.view()).expect("shape").is_permutation);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wide dynamic range: costs spanning many orders of magnitude, certificate semantics, overflow.
+// ---------------------------------------------------------------------------------------------
+
+/// `n x n` costs with `log10` uniform in `[lo, hi]` (seeded).
+fn log_uniform(seed: u64, n: usize, lo: f64, hi: f64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_fn((n, n), |_| 10f64.powf(lo + (hi - lo) * rng.random::<f64>()))
+}
+
+#[test]
+fn wide_dynamic_range_is_solved_exactly_by_every_method() {
+    // 16 and 600 orders of magnitude; the optimum is made of the tiny entries, which auction
+    // prices at the scale of the largest entry cannot resolve
+    for (n, lo, hi, seed) in [
+        (200usize, -8.0, 8.0, 1u64),
+        (500, -8.0, 8.0, 2),
+        (200, -300.0, 300.0, 3),
+        (300, -300.0, 300.0, 4),
+    ] {
+        let c = log_uniform(seed, n, lo, hi);
+        let reference = hungarian(&c);
+        let jv = solve_assignment_with(c.view(), Method::Jv).expect("valid");
+        for m in METHODS {
+            let a = solve_assignment_with(c.view(), m).expect("valid");
+            let rel = (a.total_cost - reference).abs() / reference;
+            assert!(
+                rel <= 1e-12,
+                "n={n} 1e{lo}..1e{hi} {m:?}: total {:e} vs Hungarian {reference:e} (Jv {:e}), relative excess {rel:e}",
+                a.total_cost,
+                jv.total_cost
+            );
+            let cert = a.certificate(c.view()).expect("shape");
+            assert!(
+                cert.is_optimal(1e-12),
+                "n={n} 1e{lo}..1e{hi} {m:?}: {cert:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn certificate_rejects_a_suboptimal_assignment_with_feasible_looking_duals() {
+    // The optimum (identity, 3e-8) uses tiny entries; the swap of rows 0 and 1 costs 4e-6, 133x
+    // more. Zero duals are feasible and the swapped pair's reduced costs are 2e-6: far below a
+    // tolerance scaled by the largest entry (1e-12 * 1e8 = 1e-4), far above the optimum.
+    let c = ndarray::array![[1e-8, 2e-6, 1e8], [2e-6, 1e-8, 1e8], [1e8, 1e8, 1e-8]];
+    let best = brute_force(&c);
+    let a = solve_assignment(c.view()).expect("valid");
+    assert!((a.total_cost - best).abs() <= 1e-12 * best);
+    assert!(a.certificate(c.view()).expect("shape").is_optimal(1e-12));
+    let bad = dmd_ot::Assignment {
+        row_to_col: vec![1, 0, 2],
+        total_cost: c[[0, 1]] + c[[1, 0]] + c[[2, 2]],
+        u: vec![0.0; 3],
+        v: vec![0.0; 3],
+        ..a.clone()
+    };
+    let cert = bad.certificate(c.view()).expect("shape");
+    assert!(
+        cert.min_reduced_cost >= 0.0,
+        "the duals are feasible: {cert:?}"
+    );
+    assert!(
+        !cert.is_optimal(1e-12),
+        "a 133x suboptimal assignment passed: {cert:?}"
+    );
+    // the same with the duals of the optimum shifted so that the swapped pair looks tight
+    let shifted = dmd_ot::Assignment {
+        u: vec![2e-6, 2e-6, 1e-8],
+        v: vec![0.0, 0.0, 0.0],
+        ..bad
+    };
+    let cert = shifted.certificate(c.view()).expect("shape");
+    assert!(
+        !cert.is_optimal(1e-12),
+        "infeasible duals (reduced cost {:e} on the optimum's pairs) passed: {cert:?}",
+        cert.min_reduced_cost
+    );
+}
+
+/// Entries of a property-test matrix: `10^e` per entry, then the tie pattern `kind`:
+/// 0 plain, 1 repeated values (exponents rounded to 4 levels), 2 some all-equal rows,
+/// 3 one outlier entry at `10^12` or `10^-12`.
+fn wide_from_exponents(n: usize, exps: &[f64], kind: u8, pick: usize) -> Array2<f64> {
+    let stride = (exps.len() as f64).sqrt() as usize;
+    let mut c = Array2::from_shape_fn((n, n), |(i, j)| {
+        let e = exps[i * stride + j];
+        let e = if kind == 1 {
+            (e / 8.0).round() * 8.0
+        } else {
+            e
+        };
+        10f64.powf(e)
+    });
+    match kind {
+        2 => {
+            for i in (pick % n..n).step_by(2) {
+                let val = c[[i, 0]];
+                c.row_mut(i).fill(val);
+            }
+        }
+        3 => {
+            let (i, j) = (pick % n, (pick / n) % n);
+            c[[i, j]] = if pick.is_multiple_of(2) { 1e12 } else { 1e-12 };
+        }
+        _ => {}
+    }
+    c
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn proptest_wide_range_matches_brute_force(
+        n in 1usize..=7,
+        exps in proptest::collection::vec(-12.0f64..12.0, 49),
+        kind in 0u8..4,
+        pick in 0usize..1000,
+    ) {
+        let c = wide_from_exponents(n, &exps, kind, pick);
+        let best = brute_force(&c);
+        for m in METHODS {
+            let a = solve_assignment_with(c.view(), m).expect("valid");
+            prop_assert!(
+                (a.total_cost - best).abs() <= 1e-12 * best,
+                "{m:?} kind={kind}: {:e} vs brute force {best:e}", a.total_cost
+            );
+            let cert = a.certificate(c.view()).expect("shape");
+            prop_assert!(cert.is_optimal(1e-12), "{m:?} kind={kind}: {cert:?}");
+        }
+    }
+
+    #[test]
+    fn proptest_wide_range_matches_jv(
+        n in 8usize..=60,
+        exps in proptest::collection::vec(-12.0f64..12.0, 3600),
+        kind in 0u8..4,
+        pick in 0usize..10_000,
+    ) {
+        let c = wide_from_exponents(n, &exps, kind, pick);
+        let jv = solve_assignment_with(c.view(), Method::Jv).expect("valid");
+        let reference = hungarian(&c);
+        prop_assert!(
+            (jv.total_cost - reference).abs() <= 1e-12 * reference,
+            "Jv kind={kind}: {:e} vs Hungarian {reference:e}", jv.total_cost
+        );
+        for m in [Method::Auto, Method::AuctionJv] {
+            let a = solve_assignment_with(c.view(), m).expect("valid");
+            prop_assert!(
+                (a.total_cost - jv.total_cost).abs() <= 1e-12 * jv.total_cost,
+                "{m:?} n={n} kind={kind}: {:e} vs Jv {:e}", a.total_cost, jv.total_cost
+            );
+            let cert = a.certificate(c.view()).expect("shape");
+            prop_assert!(cert.is_optimal(1e-12), "{m:?} n={n} kind={kind}: {cert:?}");
+        }
+    }
+}
+
+#[test]
+fn one_outlier_point_does_not_start_a_price_war() {
+    // near-copy sets (y_i = x_i + 0.01 noise, N = 2000, d = 16) with one point 1e4 away: the cost
+    // range (1e8) sets the auction's epsilon schedule while every other difference is ~1e-3, so
+    // bidding alone took seconds. Asserted on the solver's work counters, not on time.
+    let (n, d) = (2000usize, 16usize);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let x: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    let z: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    let mut y = &x + &(z * 0.01f32);
+    y[[0, 0]] += 1e4;
+    let c = sq_euclidean_cost(x.view(), y.view());
+    let a = solve_assignment(c.view()).expect("valid");
+    let jv = solve_assignment_with(c.view(), Method::Jv).expect("valid");
+    assert!(
+        (a.total_cost - jv.total_cost).abs() <= 1e-12 * jv.total_cost,
+        "{} vs Jv {}",
+        a.total_cost,
+        jv.total_cost
+    );
+    // A JV solve here costs a few passes over the n x n matrix. Allow 4n row passes (4 more
+    // passes over the matrix) for bidding and for the shortest-path searches together: the
+    // auction made 35n bids, and the exact finish from its prices ~250n row scans (4-7 s).
+    let budget = 4 * n as u64;
+    assert!(
+        a.stats.auction_bids <= budget,
+        "auction made {} bids ({} phases), over {budget}: {:?}",
+        a.stats.auction_bids,
+        a.stats.auction_phases,
+        a.stats
+    );
+    assert!(
+        a.stats.auction_bids + a.stats.path_scans <= budget,
+        "{} bids + {} shortest-path row scans, over {budget}: {:?}",
+        a.stats.auction_bids,
+        a.stats.path_scans,
+        a.stats
+    );
+    assert!(a.certificate(c.view()).expect("shape").is_optimal(1e-12));
+}
+
+#[test]
+fn overflowing_costs_are_an_error() {
+    // entries near 1e307: every entry is finite, but sums of them are not
+    for n in [4usize, 40, 100] {
+        let c = Array2::from_shape_fn((n, n), |(i, j)| {
+            1e307 * (1.0 + ((i * 7 + j * 3) % 11) as f64 / 11.0)
+        });
+        for m in METHODS {
+            match solve_assignment_with(c.view(), m) {
+                Err(OtError::Overflow { .. }) => {}
+                Ok(a)
+                    if a.total_cost.is_finite()
+                        && a.u.iter().chain(&a.v).all(|x| x.is_finite()) =>
+                {
+                    // small n: the optimum itself is representable; it must then be right
+                    let best = if n <= 8 {
+                        brute_force(&c)
+                    } else {
+                        hungarian(&c)
+                    };
+                    assert!(
+                        (a.total_cost - best).abs() <= 1e-12 * best,
+                        "n={n} {m:?}: {:e} vs {best:e}",
+                        a.total_cost
+                    );
+                    assert!(a.certificate(c.view()).expect("shape").is_optimal(1e-12));
+                }
+                other => {
+                    panic!("n={n} {m:?}: expected Err(Overflow) or a finite optimum, got {other:?}")
+                }
+            }
+        }
+        match dmd_ot::pairing_inefficiency_from_cost(c.view()) {
+            Err(OtError::Overflow { .. }) => {}
+            Ok(p) if [p.e_dt, p.e_ot, p.e_rand].iter().all(|x| x.is_finite()) => {}
+            other => panic!("n={n}: expected Err(Overflow) or finite energies, got {other:?}"),
+        }
+    }
+    let c = Array2::from_elem((100, 100), 1e307);
+    let err = solve_assignment(c.view()).expect_err("the total 1e309 overflows");
+    assert!(matches!(err, OtError::Overflow { .. }), "{err:?}");
+    assert!(err.to_string().contains("rescale"), "{err}");
 }

@@ -121,3 +121,61 @@ fn parameter_and_input_errors() {
         Err(OtError::NonFinite { .. })
     ));
 }
+
+/// Near-copy point sets: `y = x + noise * N(0, I)`, so the exact optimum is tiny.
+fn near_copy_cost(seed: u64, n: usize, scale: f32, noise: f32) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Array2<f32> = Array2::from_shape_fn((n, 4), |_| StandardNormal.sample(&mut rng));
+    let z: Array2<f32> = Array2::from_shape_fn((n, 4), |_| StandardNormal.sample(&mut rng));
+    let x = x * scale;
+    let y = &x + &(z * (noise * scale));
+    sq_euclidean_cost(x.view(), y.view())
+}
+
+#[test]
+fn degenerate_regularisation_is_not_reported_as_converged() {
+    // eps = 1e-100 on costs of order 1: the plan cannot be represented (exp((f + g - C) / eps)
+    // is 0 or inf almost everywhere), so whatever comes back must not claim convergence
+    let c = near_copy_cost(3, 100, 1.0, 1e-4);
+    let exact = solve_assignment(c.view()).expect("valid").mean_cost();
+    for eps in [1e-100, 1e-300] {
+        let cfg = SinkhornConfig {
+            epsilon: Some(eps),
+            ..SinkhornConfig::default()
+        };
+        let res = sinkhorn(c.view(), &cfg).expect("valid parameters");
+        let honest = !res.converged || (res.cost - exact).abs() <= 1e-3 * exact.max(1e-300);
+        assert!(
+            honest,
+            "eps={eps:e}: converged = true at cost {:e} against the exact {exact:e} (marginal error {:e})",
+            res.cost, res.marginal_error
+        );
+        if res.converged {
+            let (rows, cols) = marginal_errors(&c, &res.f, &res.g, res.epsilon);
+            assert!(rows < 1e-4 && cols < 1e-4, "{rows} {cols}");
+        }
+    }
+}
+
+#[test]
+fn tiny_cost_matrices_converge_to_the_right_cost() {
+    // squared distances of order 1e-38: the relative epsilon is ~1e-40, below f32's range
+    for (seed, scale) in [(3u64, 1e-19f32), (4, 1e-20)] {
+        let c = near_copy_cost(seed, 100, scale, 1e-2);
+        let exact = solve_assignment(c.view()).expect("valid").mean_cost();
+        let mean = c.mean().expect("non-empty");
+        let res = sinkhorn(c.view(), &SinkhornConfig::default()).expect("valid");
+        assert!(
+            res.converged && res.cost.is_finite(),
+            "scale {scale:e}: converged {} cost {:e} (exact {exact:e}, mean {mean:e}, marginal error {:e})",
+            res.converged,
+            res.cost,
+            res.marginal_error
+        );
+        assert!(
+            res.cost >= exact * (1.0 - 1e-6) && res.cost <= mean,
+            "scale {scale:e}: cost {:e} outside [exact {exact:e}, mean {mean:e}]",
+            res.cost
+        );
+    }
+}

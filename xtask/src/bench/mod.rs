@@ -48,7 +48,8 @@ cargo xtask bench [ot|nn|nets|dmd|all] [OPTIONS]
 
 Suites (default: all):
   ot     dmd-ot bench_ot vs lap.lapjv, scipy linear_sum_assignment, POT emd2 / sinkhorn2
-         (N = 1000, 2000, 4000; d = 4, 1024)
+         (N = 1000, 2000, 4000; d = 4, 1024; plus an outlier point, N = 2000, d = 16, and
+         costs spanning 1e-8 ... 1e8, N = 1000)
   nn     dmd-analysis bench_nn vs numpy brute force, faiss IndexFlatL2 (k = 2), bare sgemm
          (2000 queries x 60000 train x 1024 dims)
   nets   dmd-train bench_step (one EDM training step: dmd-nets network, dmd-train AdamW) vs

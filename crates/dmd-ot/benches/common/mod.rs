@@ -36,3 +36,29 @@ pub fn point_sets(n: usize, d: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
         (phi, g)
     }
 }
+
+/// Distance by which [`outlier_sets`] moves one point.
+#[allow(dead_code)] // used by the bench_ot example, not by the criterion benches
+pub const OUTLIER_DISTANCE: f32 = 1e4;
+
+/// Near-copy sets with one outlier: `phi ~ N(0, I)`, `g = phi + 0.01 N(0, I)`, and `g[0]` moved
+/// by [`OUTLIER_DISTANCE`] along the first axis. The cost range (~1e8) is set by one column while
+/// every other matched cost is ~1e-3: an epsilon-scaling auction's schedule is far too coarse.
+#[allow(dead_code)] // used by the bench_ot example, not by the criterion benches
+pub fn outlier_sets(n: usize, d: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x07 ^ ((n as u64) << 20) ^ (d as u64));
+    let phi: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    let noise: Array2<f32> = Array2::from_shape_fn((n, d), |_| StandardNormal.sample(&mut rng));
+    let mut g = &phi + &(noise * 0.01f32);
+    g[[0, 0]] += OUTLIER_DISTANCE;
+    (phi, g)
+}
+
+/// An `n x n` cost matrix whose entries are `10^e`, `e` uniform in `[lo, hi]` (seeded): a wide
+/// dynamic range, where the optimum is made of the smallest entries.
+#[allow(dead_code)] // used by the bench_ot example, not by the criterion benches
+pub fn log_uniform_cost(n: usize, lo: f64, hi: f64, seed: u64) -> Array2<f64> {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xd1a ^ ((n as u64) << 20));
+    Array2::from_shape_fn((n, n), |_| 10f64.powf(lo + (hi - lo) * rng.random::<f64>()))
+}
