@@ -1,6 +1,7 @@
-//! Cross-crate tests of dmd-lab live in `tests/tests/`: the study pipeline end to end on the
-//! smoke profile (`pipeline_smoke.rs`) and known answers that need several crates at once
-//! (`known_answers.rs`). This library only holds their shared helpers.
+//! Cross-crate tests of dmd-lab live in `tests/tests/cross_crate/` (one test binary): the study
+//! pipeline end to end on the smoke profile (`pipeline_smoke.rs`), known answers that need
+//! several crates at once (`known_answers.rs`) and content-addressed inputs
+//! (`stale_inputs.rs`). This library only holds their shared helpers.
 
 use std::path::{Path, PathBuf};
 
