@@ -126,9 +126,32 @@ fn main() {
         } else {
             1
         };
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", one_line(&err));
         std::process::exit(code);
     }
+}
+
+/// The error and its causes on one line, each cause once: a cause whose text an outer
+/// message already quotes (a typed error that prints its source) is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    // Libraries report a full disk in their own words; the fix is always the same.
+    if ["No space left", "File too large", "Disk quota exceeded"]
+        .iter()
+        .any(|m| line.contains(m))
+    {
+        line.push_str("; free disk space and rerun (finished stages and results are kept)");
+    }
+    line
 }
 
 /// Arguments of `dmd reproduce` ([`reproduce::ReproduceOptions`]).

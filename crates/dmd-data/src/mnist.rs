@@ -150,6 +150,21 @@ fn load_image_split(
     decode_pair(&images, &images_path, &labels, &labels_path)
 }
 
+/// Reads, verifies and validates one split's files without decoding the images (what
+/// `dmd check` runs); returns the image count.
+fn check_image_split(
+    dir: &Path,
+    split: Split,
+    hint: &str,
+    verify: Option<Verify>,
+) -> Result<usize, DataError> {
+    let images_path = resolve(dir, split, "images", "idx3");
+    let labels_path = resolve(dir, split, "labels", "idx1");
+    let images = read_idx(&images_path, hint, verify)?;
+    let labels = read_idx(&labels_path, hint, verify)?;
+    check_pair(&images, &images_path, &labels, &labels_path)
+}
+
 fn read_idx(path: &Path, hint: &str, verify: Option<Verify>) -> Result<IdxArray, DataError> {
     let bytes = read_file(path, hint)?;
     if let Some(v) = verify {
@@ -168,6 +183,22 @@ pub fn decode_pair(
     labels: &IdxArray,
     labels_path: &Path,
 ) -> Result<Dataset, DataError> {
+    let n = check_pair(images, images_path, labels, labels_path)?;
+    Ok(Dataset {
+        x: pad_and_scale(&images.data, n),
+        labels: Some(labels.data.iter().map(|&l| i64::from(l)).collect()),
+        shape: vec![1, PADDED_SIDE, PADDED_SIDE],
+        num_classes: Some(MNIST_CLASSES),
+    })
+}
+
+/// Validates an images/labels IDX pair (shapes, counts, labels 0-9); returns the image count.
+fn check_pair(
+    images: &IdxArray,
+    images_path: &Path,
+    labels: &IdxArray,
+    labels_path: &Path,
+) -> Result<usize, DataError> {
     let format_err = |path: &Path, reason: String| DataError::Format {
         path: path.to_path_buf(),
         reason,
@@ -217,12 +248,7 @@ pub fn decode_pair(
             ),
         ));
     }
-    Ok(Dataset {
-        x: pad_and_scale(&images.data, n),
-        labels: Some(labels.data.iter().map(|&l| i64::from(l)).collect()),
-        shape: vec![1, PADDED_SIDE, PADDED_SIDE],
-        num_classes: Some(MNIST_CLASSES),
-    })
+    Ok(n)
 }
 
 /// `n` row-major 28 x 28 byte images -> `n x 1024` rows, zero-padded to 32 x 32 and scaled by
@@ -297,6 +323,17 @@ impl Mnist {
         )
     }
 
+    /// Checks the split's files as [`Self::load`] would (present, md5, IDX format, shapes,
+    /// labels) without decoding the images; returns the image count.
+    pub fn check_files(&self) -> Result<usize, DataError> {
+        check_image_split(
+            &self.dir(),
+            self.split,
+            MNIST_SETUP_HINT,
+            Some(verify_mnist_md5),
+        )
+    }
+
     /// `n = None`: the whole split in file order; `Some(n)`: `n` images drawn without replacement
     /// with `seed`.
     pub fn generate(&self, n: Option<usize>, seed: u64) -> Result<Dataset, DataError> {
@@ -325,6 +362,11 @@ impl FashionMnist {
     /// The whole split in file order.
     pub fn load(&self) -> Result<Dataset, DataError> {
         load_image_split(&self.dir(), self.split, FASHION_SETUP_HINT, None)
+    }
+
+    /// As [`Mnist::check_files`] (no published checksum to compare against).
+    pub fn check_files(&self) -> Result<usize, DataError> {
+        check_image_split(&self.dir(), self.split, FASHION_SETUP_HINT, None)
     }
 
     /// As [`Mnist::generate`].

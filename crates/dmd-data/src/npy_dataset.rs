@@ -148,6 +148,20 @@ impl NpyDataset {
         Ok(sample)
     }
 
+    /// Checks the files as [`Self::load`] would without reading the samples: the samples
+    /// file's header, length and shape, and the whole labels file (count and range); returns the
+    /// sample count.
+    pub fn check_files(&self) -> Result<usize, DataError> {
+        self.validate()?;
+        let path = self.samples_path();
+        let header = read_npy_header(&path)?;
+        self.check_shape(&path, &header.shape)?;
+        if let (Some(lpath), Some(k)) = (self.labels_path(), self.num_classes) {
+            self.read_labels(&lpath, header.shape[0], k, &path)?;
+        }
+        Ok(header.shape[0])
+    }
+
     /// Reads the whole dataset in file order: samples as `n x prod(shape)` `f32` rows, labels
     /// validated to be `n` values in `0..num_classes`.
     pub fn load(&self) -> Result<Dataset, DataError> {

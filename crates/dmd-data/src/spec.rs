@@ -10,6 +10,8 @@
 //! embedding = { kind = "random_isometry", seed = 7 }
 //! ```
 
+use std::path::PathBuf;
+
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,7 @@ use crate::embedding::SupportReport;
 use crate::error::{DataError, invalid};
 use crate::gmm::GaussianMixture;
 use crate::mlp_manifold::MlpManifold;
-use crate::mnist::{FashionMnist, MNIST_CLASSES, Mnist, PADDED_SIDE};
+use crate::mnist::{FashionMnist, MNIST_CLASSES, Mnist, PADDED_SIDE, mnist_files};
 use crate::moons::Moons;
 use crate::npy_dataset::NpyDataset;
 use crate::toy::ToyDistribution;
@@ -103,6 +105,36 @@ impl DatasetSpec {
                 DatasetSpec::Npy(d) => d.validate(),
                 _ => Ok(()),
             },
+        }
+    }
+
+    /// Checks the files the dataset reads, as loading it would (present, checksum where one is
+    /// published, format, shapes, labels), without decoding the samples; returns the sample
+    /// count of the files (`None` for the synthetic sets, which read none).
+    pub fn check_files(&self) -> Result<Option<usize>, DataError> {
+        match self {
+            DatasetSpec::Mnist(d) => d.check_files().map(Some),
+            DatasetSpec::FashionMnist(d) => d.check_files().map(Some),
+            DatasetSpec::Npy(d) => d.check_files().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The files the dataset reads, whether or not they exist (none for the synthetic sets).
+    pub fn files(&self) -> Vec<PathBuf> {
+        match self {
+            DatasetSpec::Mnist(d) => {
+                let f = mnist_files(&d.dir(), d.split);
+                vec![f.images, f.labels]
+            }
+            DatasetSpec::FashionMnist(d) => {
+                let f = mnist_files(&d.dir(), d.split);
+                vec![f.images, f.labels]
+            }
+            DatasetSpec::Npy(d) => std::iter::once(d.samples_path())
+                .chain(d.labels_path())
+                .collect(),
+            _ => Vec::new(),
         }
     }
 

@@ -104,9 +104,16 @@ fn write_inner<E: std::fmt::Display>(
     };
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_file(&tmp);
+        // Writers name the file they were given; the user knows only the destination, which
+        // the error names already.
+        let t = tmp.display().to_string();
+        let message = e
+            .to_string()
+            .replace(&format!("{t}: "), "")
+            .replace(&t, &path.display().to_string());
         return Err(WriteError::Writer {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         });
     }
     if durable && let Err(e) = std::fs::File::open(&tmp).and_then(|f| f.sync_all()) {
@@ -127,6 +134,27 @@ fn write_inner<E: std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_writer_is_reported_under_the_destination() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.safetensors");
+        let err = write_atomic_with(&path, |tmp| -> Result<(), String> {
+            std::fs::write(tmp, b"half").unwrap();
+            Err(format!("error {}: disk full", tmp.display()))
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            format!("cannot write {}: error disk full", path.display())
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary removed"
+        );
+    }
 
     #[test]
     fn temporaries_are_unique_and_hidden() {

@@ -509,3 +509,45 @@ fn write_per_seed(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key follows the sample files' contents, not their paths: a file rewritten in place is
+    /// a new key, the same bytes under another name the same key, and so is a changed `[eval]`.
+    #[test]
+    fn the_inputs_key_addresses_contents_not_paths() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let cfg = ExperimentConfig::load(&root.join("configs/moons-r4.toml"), "smoke", &[])
+            .expect("shipped config");
+        let tmp = tempfile::tempdir().unwrap();
+        let (t, s, s2) = (
+            tmp.path().join("t.npy"),
+            tmp.path().join("s.npy"),
+            tmp.path().join("copy-of-s.npy"),
+        );
+        std::fs::write(&t, b"teacher samples").unwrap();
+        std::fs::write(&s, b"student samples").unwrap();
+        std::fs::write(&s2, b"student samples").unwrap();
+        let key = inputs_key(&cfg, &t, &s).unwrap();
+        assert_eq!(
+            key,
+            inputs_key(&cfg, &t, &s2).unwrap(),
+            "same bytes, same key"
+        );
+        std::fs::write(&s, b"student samples, retrained").unwrap();
+        assert_ne!(
+            key,
+            inputs_key(&cfg, &t, &s).unwrap(),
+            "same path, new bytes"
+        );
+        let mut other = cfg.clone();
+        other.eval.n_samples += 1;
+        assert_ne!(
+            inputs_key(&cfg, &t, &s2).unwrap(),
+            inputs_key(&other, &t, &s2).unwrap(),
+            "[eval] is part of the key"
+        );
+    }
+}

@@ -65,17 +65,42 @@ struct TeacherKey<'a> {
     compute: Compute,
 }
 
-/// What `dmd check` verifies beyond the config itself: a teacher checkpoint the config names
-/// (unless it is missing and listed in `requires`, which a run reports as "not run") exists,
-/// reads, and holds the configured network. Errors name the key.
+/// What `dmd check` verifies beyond the config itself, each unless it is missing and listed in
+/// `requires` (which a run reports as "not run"): the data files `[data]` reads (present,
+/// MNIST's md5, IDX / `.npy` format, shapes and labels), and a teacher checkpoint the config
+/// names (present, readable, holding the configured network). Errors name the key.
 pub fn check_inputs(cfg: &ExperimentConfig, file: &std::path::Path) -> Result<(), ConfigError> {
+    let brought_later = |p: &std::path::Path| {
+        !p.exists()
+            && cfg
+                .requires
+                .iter()
+                .any(|r| dmd_data::paths::in_data_dir(&r.path) == p)
+    };
+    if !cfg.data.files().iter().any(|p| brought_later(p)) {
+        let key_error = |key: &str, message: String| ConfigError::Key {
+            file: file.to_path_buf(),
+            key: key.into(),
+            message,
+        };
+        let count = cfg
+            .data
+            .check_files()
+            .map_err(|e| key_error("data", e.to_string()))?;
+        if let (Some(have), Some(want)) = (count, cfg.n_train)
+            && want > have
+        {
+            return Err(key_error(
+                "n_train",
+                format!(
+                    "{want} training samples asked for but the data files hold {have}; lower n_train"
+                ),
+            ));
+        }
+    }
     if let Some(ckpt) = &cfg.teacher_checkpoint {
         let p = dmd_data::paths::in_data_dir(ckpt);
-        let brought_later = cfg
-            .requires
-            .iter()
-            .any(|r| dmd_data::paths::in_data_dir(&r.path) == p);
-        if p.exists() || !brought_later {
+        if !brought_later(&p) {
             user_checkpoint(cfg).map_err(|e| ConfigError::Key {
                 file: file.to_path_buf(),
                 key: "teacher_checkpoint".into(),
