@@ -18,6 +18,9 @@
 //! | heatmap cost matrix + optimal assignment | [`heatmap`] | Figs. 3, 7 |
 //! | sliced W2 (with noise floor), Frechet distance | [`distribution_fit`] | beside every `Delta_E` |
 //! | sample diversity (1 - mean pairwise cosine), RMS pairwise distance | [`diversity`](mod@diversity) | DP-DMD Eq. 9 |
+//! | remapping ruler `G_theta(z) = Phi_K(R_theta z)`, equivalent angle from `E_DT / E_rand` | [`ruler`] | positive control for Def. 1 |
+//! | fresh-seed blocks, `Delta_E` against `N` | [`fresh_seeds`] | Def. 1 at finite `N` |
+//! | rank of a seed's own partner in its cost row (exact per-seed p-values) | [`partner_rank`] | Fig. 6 without the `Phi_1` term |
 //! | everything of one run as `metrics.json` | [`metrics`] | |
 //!
 //! ```
@@ -38,6 +41,7 @@ pub mod displacement;
 pub mod distribution_fit;
 pub mod diversity;
 pub mod error;
+pub mod fresh_seeds;
 pub mod heatmap;
 pub mod linalg;
 mod matmul;
@@ -45,8 +49,10 @@ pub mod memorisation;
 pub mod metrics;
 pub mod nn;
 pub mod pairing;
+pub mod partner_rank;
 pub mod pca;
 pub mod replicates;
+pub mod ruler;
 pub mod special;
 
 pub use bootstrap::{
@@ -61,6 +67,7 @@ pub use distribution_fit::{
 };
 pub use diversity::{Diversity, DiversityReport, diversity};
 pub use error::{AnalysisError, Result};
+pub use fresh_seeds::{FiniteNPoint, block_pairings, finite_n_curve};
 pub use heatmap::DistanceHeatmap;
 pub use memorisation::{
     DEFAULT_MEMORISATION_THRESHOLD, MemorisationSummary, memorisation_ratio, memorisation_ratios,
@@ -70,6 +77,10 @@ pub use metrics::{DisplacementSummary, PcaSummary, RunMetrics};
 pub use nn::{
     MAX_CANDIDATES, NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force,
 };
-pub use pairing::{DeltaEEstimate, PairingReport, PairingSets, delta_e, permute_rows};
+pub use pairing::{
+    DeltaEEstimate, PairingReport, PairingSets, delta_e, delta_e_labelled, permute_rows,
+};
+pub use partner_rank::{PartnerRanks, partner_ranks};
 pub use pca::{Pca, TripletProjection};
 pub use replicates::{ReplicateSummary, median, replicate_summary, student_t_quantile};
+pub use ruler::{EquivalentAngle, Ruler, RulerPoint, dt_ratio, rotate_noise};

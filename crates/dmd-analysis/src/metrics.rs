@@ -20,8 +20,17 @@ pub struct DisplacementSummary {
     pub mean_student: f64,
     /// Fraction of seeds with `||G - Phi_K|| < ||Phi_1 - Phi_K||`.
     pub fraction_closer: f64,
-    /// Correlation of `delta(z)` with `D(z)` (paper: negative).
+    /// Correlation of `delta(z)` with `D(z)` (paper: negative). `delta(z)` contains
+    /// `-||Phi_1(z) - Phi_K(z)||`, which itself grows with `D(z)`: read it beside
+    /// `partner_rank_vs_distance_to_train`.
     pub delta_vs_distance_to_train: Option<CorrelationReport>,
+    /// Mean partner rank ([`crate::partner_rank`]): 0 for a copy, 0.5 for a random pairing.
+    #[serde(default)]
+    pub mean_partner_rank: Option<f64>,
+    /// Correlation of the partner rank (no `Phi_1` term) with `D(z)`: does the pairing hold
+    /// less well far from the training data?
+    #[serde(default)]
+    pub partner_rank_vs_distance_to_train: Option<CorrelationReport>,
 }
 
 /// PCA statistics of the teacher samples.

@@ -56,11 +56,22 @@ pub struct DeltaEEstimate {
 
 /// `(delta_e, copy score)` of one bootstrap resample: the full cost matrix restricted to the
 /// seeds `idx` (with repeats), scored by [`dmd_ot::pairing_inefficiency_from_cost`]
-/// (paper Definition 1, Eq. 6).
-fn resample_statistics(cost: &Array2<f64>, idx: &[usize]) -> Result<(f64, f64)> {
+/// (paper Definition 1, Eq. 6), or within classes with `labels`.
+fn resample_statistics(
+    cost: &Array2<f64>,
+    labels: Option<&[i64]>,
+    idx: &[usize],
+) -> Result<(f64, f64)> {
     let n = idx.len();
     let sub = Array2::from_shape_fn((n, n), |(a, b)| cost[[idx[a], idx[b]]]);
-    let p = dmd_ot::pairing_inefficiency_from_cost(sub.view()).map_err(|e| match e {
+    let scored = match labels {
+        Some(l) => {
+            let sub_labels: Vec<i64> = idx.iter().map(|&i| l[i]).collect();
+            dmd_ot::pairing_inefficiency_within_classes(sub.view(), &sub_labels)
+        }
+        None => dmd_ot::pairing_inefficiency_from_cost(sub.view()),
+    };
+    let p = scored.map_err(|e| match e {
         OtError::ZeroOptimalCost { .. } => AnalysisError::Degenerate {
             what: "delta_e bootstrap",
             detail: "a resample has E_OT = 0 (the two sets coincide up to a permutation)".into(),
@@ -79,8 +90,26 @@ pub fn delta_e(
     g: ArrayView2<f32>,
     bootstrap: Option<&BootstrapConfig>,
 ) -> Result<DeltaEEstimate> {
+    delta_e_labelled(phi, g, None, bootstrap)
+}
+
+/// [`delta_e`], or with `labels` (one per seed) the within-class version
+/// ([`dmd_ot::pairing_inefficiency_within_classes`]: only same-label pairs), bootstrap
+/// resamples included.
+pub fn delta_e_labelled(
+    phi: ArrayView2<f32>,
+    g: ArrayView2<f32>,
+    labels: Option<&[i64]>,
+    bootstrap: Option<&BootstrapConfig>,
+) -> Result<DeltaEEstimate> {
     check_same_shape("delta_e", phi.shape(), g.shape())?;
-    let p = dmd_ot::pairing_inefficiency(phi, g)?;
+    let p = match labels {
+        Some(l) => {
+            let cost = dmd_ot::try_sq_euclidean_cost(phi, g)?;
+            dmd_ot::pairing_inefficiency_within_classes(cost.view(), l)?
+        }
+        None => dmd_ot::pairing_inefficiency(phi, g)?,
+    };
     let mut est = DeltaEEstimate {
         delta_e: p.delta_e,
         e_dt: p.e_dt,
@@ -95,7 +124,7 @@ pub fn delta_e(
     if let Some(cfg) = bootstrap {
         let cost = dmd_ot::try_sq_euclidean_cost(phi, g)?;
         let iv = bootstrap_intervals_around(p.n, &[est.delta_e, est.copy_score], cfg, |idx| {
-            let (d, c) = resample_statistics(&cost, idx)?;
+            let (d, c) = resample_statistics(&cost, labels, idx)?;
             Ok(vec![d, c])
         })?;
         // Delta_E >= 0 and copy score <= 1 by construction (E_DT >= E_OT); re-centring must

@@ -24,6 +24,22 @@ pub struct ReplicateSummary {
     pub level: f64,
 }
 
+impl ReplicateSummary {
+    /// The summary of a quantity bounded to `[lo, hi]`: the mean and interval ends clamped to
+    /// the bounds (a t-interval is symmetric and can cross them).
+    pub fn bounded(mut self, lo: f64, hi: f64) -> Self {
+        self.mean = self.mean.clamp(lo, hi);
+        self.lower = self.lower.clamp(lo, hi);
+        self.upper = self.upper.clamp(lo, hi);
+        self
+    }
+
+    /// Whether the interval means anything: it needs at least two replicates.
+    pub fn has_interval(&self) -> bool {
+        self.n >= 2
+    }
+}
+
 /// The `q`-quantile (`q` in (0.5, 1)) of Student's t with `nu` degrees of freedom, by
 /// bisection on the two-sided tail `P(|T| >= t) = 2 (1 - q)`.
 pub fn student_t_quantile(q: f64, nu: f64) -> f64 {

@@ -11,6 +11,7 @@
 //! |---|---|---|---|
 //! | pairing inefficiency from two point sets | `delta_e = e_dt / e_ot - 1` | [`pairing_inefficiency`] | Def. 1, Eq. 6 |
 //! | pairing inefficiency from a cost matrix (bootstrap resamples) | `delta_e`, `e_dt`, `e_ot` | [`pairing_inefficiency_from_cost`] | Def. 1, Eq. 6 |
+//! | pairing inefficiency within classes (same-label pairs only; conditional data) | `delta_e`, `e_ot`, `e_rand` per class | [`pairing_inefficiency_within_classes`] | Def. 1, Eq. 6, restricted |
 //! | direct-pairing energy `mean_i C_ii` | `e_dt` | [`PairingInefficiency::e_dt`] | Def. 1, Eq. 6 |
 //! | optimal-transport energy `min_pi mean_i C_{i,pi(i)}` | `e_ot` | [`PairingInefficiency::e_ot`] | Def. 1, Eq. 6 |
 //! | random-pairing energy `mean_{i,j} C_ij` | `e_rand` | [`PairingInefficiency::e_rand`] | |
@@ -69,5 +70,8 @@ pub use assignment::{
 };
 pub use cost::{DIRECT_MAX_D, sq_euclidean_cost, try_sq_euclidean_cost};
 pub use error::OtError;
-pub use pairing::{PairingInefficiency, pairing_inefficiency, pairing_inefficiency_from_cost};
+pub use pairing::{
+    PairingInefficiency, pairing_inefficiency, pairing_inefficiency_from_cost,
+    pairing_inefficiency_within_classes,
+};
 pub use sinkhorn::{SinkhornConfig, SinkhornResult, sinkhorn};

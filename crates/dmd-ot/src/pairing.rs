@@ -142,6 +142,73 @@ pub fn pairing_inefficiency_from_cost(
     })
 }
 
+/// `delta_e = e_dt / e_ot - 1` (paper Definition 1, Eq. 6) restricted to same-label pairs, for
+/// conditional generation: row `i` and column `j` may be paired only when
+/// `labels[i] == labels[j]` (a seed's label is the class both models were asked for).
+///
+/// `e_dt` is unchanged (the direct pairs share their label), `e_ot` is the sum of the optimal
+/// assignments within each class's block of `cost`, over `N`, and `e_rand` is the mean over rows of
+/// the mean cost to the columns of the row's class: a random pairing *within* the class. So the
+/// copy score is 1 for a copier and about 0 for a student that gets the class right but pairs
+/// seeds at random inside it (the unrestricted copy score rewards getting the class right).
+/// `assignment` maps rows to columns of the whole matrix.
+///
+/// Errors as [`pairing_inefficiency_from_cost`], plus a `labels` length other than `N`
+/// ([`OtError::ShapeMismatch`]).
+pub fn pairing_inefficiency_within_classes(
+    cost: ArrayView2<f64>,
+    labels: &[i64],
+) -> Result<PairingInefficiency, OtError> {
+    let n = cost.nrows();
+    if labels.len() != n || cost.ncols() != n {
+        return Err(OtError::ShapeMismatch {
+            what: "the cost matrix must be N x N with N labels",
+            expected: (labels.len(), labels.len()),
+            got: cost.dim(),
+        });
+    }
+    if n == 0 {
+        return Err(OtError::Empty { what: "cost" });
+    }
+    check_finite(cost, "cost matrix")?;
+    let mut classes: Vec<i64> = labels.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    let nf = n as f64;
+    let (mut ot_total, mut rand_total) = (0.0, 0.0);
+    let mut assignment = vec![0usize; n];
+    for c in classes {
+        let idx: Vec<usize> = (0..n).filter(|&i| labels[i] == c).collect();
+        let block =
+            ndarray::Array2::from_shape_fn((idx.len(), idx.len()), |(a, b)| cost[[idx[a], idx[b]]]);
+        let solved = solve_assignment(block.view())?;
+        ot_total += solved.total_cost;
+        rand_total += block.sum() / idx.len() as f64;
+        for (a, &b) in solved.row_to_col.iter().enumerate() {
+            assignment[idx[a]] = idx[b];
+        }
+    }
+    let e_dt = (0..n).map(|i| cost[[i, i]]).sum::<f64>() / nf;
+    let (e_ot, e_rand) = (ot_total / nf, rand_total / nf);
+    if !(e_dt.is_finite() && e_rand.is_finite()) {
+        return Err(OtError::Overflow {
+            what: "the within-class energies",
+            value: e_rand,
+        });
+    }
+    if e_ot <= 0.0 {
+        return Err(OtError::ZeroOptimalCost { e_dt });
+    }
+    Ok(PairingInefficiency {
+        delta_e: (e_dt / e_ot - 1.0).max(0.0),
+        e_dt,
+        e_ot,
+        e_rand,
+        n,
+        assignment,
+    })
+}
+
 /// First non-finite entry of an `f32` array, as an error.
 fn check_finite_f32(a: ArrayView2<f32>, what: &'static str) -> Result<(), OtError> {
     for ((row, col), &value) in a.indexed_iter() {

@@ -2,7 +2,7 @@
 
 use dmd_ot::{
     OtError, PairingInefficiency, pairing_inefficiency, pairing_inefficiency_from_cost,
-    solve_assignment, sq_euclidean_cost,
+    pairing_inefficiency_within_classes, solve_assignment, sq_euclidean_cost,
 };
 use ndarray::{Array2, array};
 use rand::SeedableRng;
@@ -238,5 +238,93 @@ fn from_cost_is_the_same_computation() {
     assert_eq!(
         pairing_inefficiency_from_cost(swap.view()),
         Err(OtError::ZeroOptimalCost { e_dt: 1.0 })
+    );
+}
+
+/// All permutations of `0..n` (brute force for tiny n).
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for at in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(at, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
+
+#[test]
+fn within_classes_is_the_best_label_preserving_pairing() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let labels = [0i64, 1, 0, 2, 1, 0, 1, 2];
+    let n = labels.len();
+    let c = sq_euclidean_cost(
+        gaussian(&mut rng, n, 3).view(),
+        gaussian(&mut rng, n, 3).view(),
+    );
+    let w = pairing_inefficiency_within_classes(c.view(), &labels).unwrap();
+    let brute = permutations(n)
+        .into_iter()
+        .filter(|p| (0..n).all(|i| labels[p[i]] == labels[i]))
+        .map(|p| (0..n).map(|i| c[[i, p[i]]]).sum::<f64>() / n as f64)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        (w.e_ot - brute).abs() <= 1e-12 * brute,
+        "{} vs {brute}",
+        w.e_ot
+    );
+    assert!(
+        w.assignment
+            .iter()
+            .enumerate()
+            .all(|(i, &j)| labels[i] == labels[j])
+    );
+    let e_rand: f64 = (0..n)
+        .map(|i| {
+            let same: Vec<usize> = (0..n).filter(|&j| labels[j] == labels[i]).collect();
+            same.iter().map(|&j| c[[i, j]]).sum::<f64>() / same.len() as f64
+        })
+        .sum::<f64>()
+        / n as f64;
+    assert!((w.e_rand - e_rand).abs() <= 1e-12 * e_rand);
+    // Restricting the pairings can only raise the optimum.
+    let all = pairing_inefficiency_from_cost(c.view()).unwrap();
+    assert!(w.e_ot >= all.e_ot * (1.0 - 1e-12) && w.e_dt == all.e_dt);
+    // One class is the unrestricted computation.
+    let one = pairing_inefficiency_within_classes(c.view(), &[3; 8]).unwrap();
+    assert!((one.e_ot - all.e_ot).abs() <= 1e-12 * all.e_ot && one.e_rand == all.e_rand);
+    assert!(matches!(
+        pairing_inefficiency_within_classes(c.view(), &labels[..7]),
+        Err(OtError::ShapeMismatch { .. })
+    ));
+}
+
+/// A student that draws the right class but pairs seeds at random inside it: the unrestricted
+/// copy score rewards the class (far-apart class centres), the within-class one sees no
+/// pairing left.
+#[test]
+fn within_classes_does_not_reward_getting_the_class_right() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let (n, d, k) = (400, 8, 4);
+    let labels: Vec<i64> = (0..n as i64).map(|i| i % k).collect();
+    let centre = |l: i64| 20.0 * l as f32;
+    let mut phi = gaussian(&mut rng, n, d);
+    let mut g = gaussian(&mut rng, n, d);
+    for i in 0..n {
+        phi[[i, 0]] += centre(labels[i]);
+        g[[i, 0]] += centre(labels[i]);
+    }
+    let c = sq_euclidean_cost(phi.view(), g.view());
+    let all = pairing_inefficiency_from_cost(c.view()).unwrap();
+    let within = pairing_inefficiency_within_classes(c.view(), &labels).unwrap();
+    assert!(all.copy_score() > 0.9, "unrestricted {}", all.copy_score());
+    assert!(
+        within.copy_score().abs() < 0.15,
+        "within {}",
+        within.copy_score()
     );
 }

@@ -8,21 +8,16 @@
 //! | student fit ([`fit_verdict`]) | the student left at most `eval.fit_gap_max` of its initial sliced-W2 gap to the fine teacher reference, and the gap was real (`SW2(Phi_1, Phi_fine) > `[`NO_GAP_FLOOR_FACTOR`]` x floor`) | metrics, claims, sweeps |
 //! | teacher support ([`TEACHER_SUPPORT_MIN`]) | toy data: `Phi_32` on the support at least this share of the data's own rate | sweeps |
 //! | teacher fit ([`TEACHER_FIT_MAX`]) | any data: `SW2(Phi_fine, data)` at most this many times `SW2(data, data')` | sweeps, phase diagram |
-//! | copying / remapping on `Delta_E` ([`COPY_MAX`], [`REMAP_MIN`]) | claims table | claims |
-//! | copying / remapping on the copy score ([`COPY_SCORE_COPYING`], [`COPY_SCORE_REMAPPING`]) | phase diagram reading | report |
+//! | the one verdict ([`pairing_verdict`]): teacher gate, fit and movement, then copying / remapping from the copy score ([`COPY_SCORE_COPYING`], [`COPY_SCORE_REMAPPING`]) and the equivalent angle on the remapping ruler ([`THETA_COPY`], [`THETA_REMAP`]) | intervals over fresh seeds (a student) or training seeds (a sweep cell) | claims, sweeps, phase diagram |
 //! | memorisation ([`MEMORISED_FRACTION_MAX`]) | share of teacher samples with `d1/d2 < 1/3` | claims |
 //! | correlation ([`CORRELATION_P_MAX`]) | Pearson p-value of `delta(z)` against `D(z)` | claims |
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `Delta_E` below this counts as copying in the claims table.
-pub const COPY_MAX: f64 = 0.5;
-/// `Delta_E` above this counts as remapping in the claims table.
-pub const REMAP_MIN: f64 = 1.0;
-/// A copy score at least this counts as copying in the phase diagram's reading.
+/// A copy score interval whose lower end is at least this is needed for copying.
 pub const COPY_SCORE_COPYING: f64 = 0.9;
-/// A copy score below this counts as remapping in the phase diagram's reading.
+/// A copy score interval whose upper end is below this is remapping.
 pub const COPY_SCORE_REMAPPING: f64 = 0.5;
 /// `Phi_1` matching the fine reference within this many noise floors means the student had
 /// nothing to learn ([`FitVerdict::NoGap`]).
@@ -100,8 +95,9 @@ pub fn point_counts(fit: FitVerdict, teacher_ok: bool) -> bool {
     fit == FitVerdict::Converged && teacher_ok
 }
 
-/// What a pairing measure says on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The pairing part of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pairing {
     /// The student keeps the teacher's pairing.
     Copying,
@@ -111,27 +107,178 @@ pub enum Pairing {
     InBetween,
 }
 
-/// The pairing verdict of a copy score (phase diagram): copying at
-/// [`COPY_SCORE_COPYING`] or more, remapping below [`COPY_SCORE_REMAPPING`].
-pub fn pairing_by_copy_score(copy_score: f64) -> Pairing {
-    if copy_score >= COPY_SCORE_COPYING {
-        Pairing::Copying
-    } else if copy_score < COPY_SCORE_REMAPPING {
-        Pairing::Remapping
-    } else {
-        Pairing::InBetween
+/// Why a student's pairing is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotConverged {
+    /// More than `eval.fit_gap_max` of its initial distribution gap is left.
+    Fit {
+        /// The share of the initial gap left.
+        gap_remaining: f64,
+    },
+    /// Its pairing measures cannot tell it from its starting point `Phi_1`.
+    NotMoved,
+}
+
+/// The one verdict of the study on a student (or a sweep cell of students), decided by
+/// [`pairing_verdict`] and used by the claims table, the sweep tables and the phase diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// A pairing verdict on a fitted, moved student of a converged teacher.
+    Pairing {
+        /// What the pairing measures say.
+        pairing: Pairing,
+    },
+    /// The student did not learn the teacher's distribution, or did not move.
+    StudentNotConverged {
+        /// Why.
+        why: NotConverged,
+    },
+    /// The teacher failed its gate, or `Phi_1` already matched it (nothing to learn).
+    TeacherNotConverged,
+    /// Measured by an older analysis without the evidence the rule needs.
+    NotMeasured,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pairing { pairing } => f.write_str(match pairing {
+                Pairing::Copying => "copying",
+                Pairing::Remapping => "remapping",
+                Pairing::InBetween => "in between",
+            }),
+            Self::StudentNotConverged {
+                why: NotConverged::Fit { gap_remaining },
+            } => write!(
+                f,
+                "student not converged (gap {:.0}%)",
+                100.0 * gap_remaining
+            ),
+            Self::StudentNotConverged {
+                why: NotConverged::NotMoved,
+            } => f.write_str("student not converged (not moved from Phi_1)"),
+            Self::TeacherNotConverged => f.write_str("teacher not converged"),
+            Self::NotMeasured => f.write_str("not measured (older analysis)"),
+        }
     }
 }
 
-/// The pairing verdict of a `Delta_E` (claims table): copying below [`COPY_MAX`], remapping
-/// above [`REMAP_MIN`].
-pub fn pairing_by_delta_e(delta_e: f64) -> Pairing {
-    if delta_e < COPY_MAX {
-        Pairing::Copying
-    } else if delta_e > REMAP_MIN {
+/// A student's equivalent remapping angle (radians) at most this counts as copying: within
+/// 22.5 degrees of the teacher's pairing. On the remapping ruler the copy score and `Delta_E`
+/// cannot tell such students from an exact copy at image dimension (`cargo test -p
+/// dmd-analysis --test controls`: copy score 1.0000 up to 0.4 rad at D = 1024, N = 1000), so
+/// the angle, read from `E_DT / E_rand`, decides.
+pub const THETA_COPY: f64 = std::f64::consts::FRAC_PI_8;
+/// An equivalent angle of at least this (45 degrees) counts as remapping.
+pub const THETA_REMAP: f64 = std::f64::consts::FRAC_PI_4;
+
+/// What [`pairing_verdict`] reads: interval ends over fresh evaluation seeds (one student) or
+/// over training seeds (a sweep cell).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VerdictEvidence {
+    /// Copy score interval `(lower, upper)`.
+    pub copy_score: Option<(f64, f64)>,
+    /// Equivalent-angle interval `(lower, upper)` in radians. The angle is an upper bound on
+    /// the remapping (a misfit raises `E_DT` too), so copying needs its upper end small.
+    pub angle: Option<(f64, f64)>,
+    /// The student's pairing measures tell it from `Phi_1`.
+    pub moved: bool,
+    /// The fit gate.
+    pub fit: FitVerdict,
+    /// The share of the initial distribution gap left.
+    pub gap_remaining: f64,
+    /// The teacher gate ([`teacher_ok`]).
+    pub teacher_ok: bool,
+}
+
+/// The one verdict rule, in this order:
+/// 1. teacher gate failed, or `Phi_1` already matched the teacher: teacher not converged;
+/// 2. more than `eval.fit_gap_max` of the distribution gap left, or not moved from `Phi_1`:
+///    student not converged;
+/// 3. no evidence (an older `metrics.json`): not measured;
+/// 4. remapping when the copy score's upper end is below [`COPY_SCORE_REMAPPING`] or the
+///    angle's lower end is at least [`THETA_REMAP`];
+/// 5. copying when the copy score's lower end is at least [`COPY_SCORE_COPYING`] and the
+///    angle's upper end is at most [`THETA_COPY`];
+/// 6. otherwise in between.
+pub fn pairing_verdict(ev: &VerdictEvidence) -> Verdict {
+    if !ev.teacher_ok || ev.fit == FitVerdict::NoGap {
+        return Verdict::TeacherNotConverged;
+    }
+    if ev.fit == FitVerdict::NotConverged {
+        return Verdict::StudentNotConverged {
+            why: NotConverged::Fit {
+                gap_remaining: ev.gap_remaining,
+            },
+        };
+    }
+    let (Some((c_lo, c_hi)), Some((a_lo, a_hi))) = (ev.copy_score, ev.angle) else {
+        return Verdict::NotMeasured;
+    };
+    if !ev.moved {
+        return Verdict::StudentNotConverged {
+            why: NotConverged::NotMoved,
+        };
+    }
+    let pairing = if c_hi < COPY_SCORE_REMAPPING || a_lo >= THETA_REMAP {
         Pairing::Remapping
+    } else if c_lo >= COPY_SCORE_COPYING && a_hi <= THETA_COPY {
+        Pairing::Copying
     } else {
         Pairing::InBetween
+    };
+    Verdict::Pairing { pairing }
+}
+
+/// The teacher gate of one student's `metrics.json`: the support ratio (toy data) and the fit
+/// ratio, as [`teacher_ok`] reads them.
+pub fn teacher_gate(m: &crate::schema::StudentMetrics) -> bool {
+    teacher_ok(
+        m.support
+            .as_ref()
+            .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12)),
+        m.teacher_fit.as_ref().map(|t| t.ratio),
+    )
+}
+
+/// The [`VerdictEvidence`] of one student: its fresh-seed copy-score and equivalent-angle
+/// intervals (within-class on conditional data), whether it moved, its fit and its teacher's
+/// gate.
+pub fn student_evidence(m: &crate::schema::StudentMetrics) -> VerdictEvidence {
+    let ev = m.evidence.as_ref();
+    VerdictEvidence {
+        copy_score: ev.map(|e| (e.student.copy_score.lower, e.student.copy_score.upper)),
+        angle: ev
+            .and_then(|e| e.student_angle)
+            .map(|a| (a.lower.lower_bound(), a.upper.upper_bound())),
+        moved: ev.is_some_and(|e| e.moved),
+        fit: m.fit.status,
+        gap_remaining: m.fit.gap_remaining,
+        teacher_ok: teacher_gate(m),
+    }
+}
+
+/// [`pairing_verdict`] of one student.
+pub fn student_verdict(m: &crate::schema::StudentMetrics) -> Verdict {
+    pairing_verdict(&student_evidence(m))
+}
+
+/// A claim about a student's pairing: reproduced when the verdict is the `expected` pairing,
+/// not reproduced for another pairing, and the gate's reason otherwise.
+pub fn pairing_claim(verdict: Verdict, expected: Pairing) -> ClaimVerdict {
+    match verdict {
+        Verdict::Pairing { pairing } if pairing == expected => ClaimVerdict::Reproduced,
+        Verdict::Pairing { .. } => ClaimVerdict::NotReproduced,
+        Verdict::StudentNotConverged {
+            why: NotConverged::Fit { gap_remaining },
+        } => ClaimVerdict::StudentNotConverged(Some(gap_remaining)),
+        Verdict::StudentNotConverged {
+            why: NotConverged::NotMoved,
+        } => ClaimVerdict::NotMoved,
+        Verdict::TeacherNotConverged => ClaimVerdict::Uninformative,
+        Verdict::NotMeasured => ClaimVerdict::NotRun,
     }
 }
 
@@ -144,8 +291,11 @@ pub enum ClaimVerdict {
     NotReproduced,
     /// A student did not converge; `Some(gap)` gives the share of its initial gap left.
     StudentNotConverged(Option<f64>),
-    /// `Phi_1` already matched `Phi_K`: the student had nothing to learn.
+    /// The teacher failed its gate or `Phi_1` already matched it: the student had nothing
+    /// (or the wrong thing) to learn.
     Uninformative,
+    /// The student's pairing measures cannot tell it from its starting point `Phi_1`.
+    NotMoved,
     /// The experiment did not run.
     NotRun,
     /// The experiment failed (its log in `results/logs/` says why).
@@ -162,8 +312,9 @@ impl fmt::Display for ClaimVerdict {
                 write!(f, "student not converged (gap {:.0}%)", 100.0 * gap)
             }
             Self::Uninformative => f.write_str(
-                "uninformative: Phi_1 already matches Phi_K (teacher not trained enough)",
+                "uninformative: teacher not converged (gate failed, or Phi_1 already matches Phi_K)",
             ),
+            Self::NotMoved => f.write_str("student not converged (not moved from Phi_1)"),
             Self::NotRun => f.write_str("not run"),
             Self::ExperimentFailed => f.write_str("experiment failed (see its log)"),
         }
@@ -176,16 +327,6 @@ pub fn claim_verdict(converged: bool, holds: bool) -> ClaimVerdict {
         (false, _) => ClaimVerdict::StudentNotConverged(None),
         (true, true) => ClaimVerdict::Reproduced,
         (true, false) => ClaimVerdict::NotReproduced,
-    }
-}
-
-/// A claim read from one student's pairing: uninformative without a gap, not converged with
-/// its remaining gap, else whether `holds`.
-pub fn student_claim_verdict(fit: FitVerdict, gap_remaining: f64, holds: bool) -> ClaimVerdict {
-    match fit {
-        FitVerdict::NoGap => ClaimVerdict::Uninformative,
-        FitVerdict::NotConverged => ClaimVerdict::StudentNotConverged(Some(gap_remaining)),
-        FitVerdict::Converged => claim_verdict(true, holds),
     }
 }
 
@@ -212,25 +353,68 @@ mod tests {
         }
     }
 
+    fn evidence(copy: (f64, f64), angle: (f64, f64)) -> VerdictEvidence {
+        VerdictEvidence {
+            copy_score: Some(copy),
+            angle: Some(angle),
+            moved: true,
+            fit: FitVerdict::Converged,
+            gap_remaining: 0.05,
+            teacher_ok: true,
+        }
+    }
+
     #[test]
-    fn pairing_thresholds_are_half_open() {
-        assert_eq!(pairing_by_copy_score(0.9), Pairing::Copying);
-        assert_eq!(pairing_by_copy_score(0.5), Pairing::InBetween);
-        assert_eq!(pairing_by_copy_score(0.49), Pairing::Remapping);
-        assert_eq!(pairing_by_delta_e(0.49), Pairing::Copying);
-        assert_eq!(pairing_by_delta_e(1.0), Pairing::InBetween);
-        assert_eq!(pairing_by_delta_e(1.01), Pairing::Remapping);
+    fn the_verdict_rule_checks_its_gates_in_order_then_the_pairing() {
+        let pairing = |p| Verdict::Pairing { pairing: p };
+        assert_eq!(
+            pairing_verdict(&evidence((0.95, 1.0), (0.0, 0.3))),
+            pairing(Pairing::Copying)
+        );
+        // The copy score alone is blind: a copy score of 1 with a 30-degree angle is not copying.
+        assert_eq!(
+            pairing_verdict(&evidence((0.99, 1.0), (0.2, 0.6))),
+            pairing(Pairing::InBetween)
+        );
+        assert_eq!(
+            pairing_verdict(&evidence((0.95, 1.0), (0.8, 0.9))),
+            pairing(Pairing::Remapping)
+        );
+        assert_eq!(
+            pairing_verdict(&evidence((0.2, 0.45), (0.1, 0.3))),
+            pairing(Pairing::Remapping)
+        );
+        let mut ev = evidence((0.95, 1.0), (0.0, 0.3));
+        ev.moved = false;
+        assert_eq!(
+            pairing_verdict(&ev).to_string(),
+            "student not converged (not moved from Phi_1)"
+        );
+        ev.fit = FitVerdict::NotConverged;
+        ev.gap_remaining = 0.364;
+        assert_eq!(
+            pairing_verdict(&ev).to_string(),
+            "student not converged (gap 36%)"
+        );
+        ev.teacher_ok = false;
+        assert_eq!(pairing_verdict(&ev), Verdict::TeacherNotConverged);
+        let mut old = evidence((0.95, 1.0), (0.0, 0.3));
+        old.angle = None;
+        assert_eq!(pairing_verdict(&old), Verdict::NotMeasured);
+        assert_eq!(
+            pairing_claim(
+                pairing_verdict(&evidence((0.95, 1.0), (0.0, 0.3))),
+                Pairing::Remapping
+            ),
+            ClaimVerdict::NotReproduced
+        );
     }
 
     #[test]
     fn claim_verdicts_print_as_the_report_states_them() {
         assert_eq!(
-            student_claim_verdict(FitVerdict::NotConverged, 0.364, true).to_string(),
+            ClaimVerdict::StudentNotConverged(Some(0.364)).to_string(),
             "student not converged (gap 36%)"
-        );
-        assert_eq!(
-            student_claim_verdict(FitVerdict::Converged, 0.1, false).to_string(),
-            "not reproduced"
         );
         assert_eq!(
             claim_verdict(false, true).to_string(),

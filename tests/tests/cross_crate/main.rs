@@ -3,5 +3,6 @@
 //! smoke profile, and content-addressed inputs.
 
 mod known_answers;
+mod memorisation;
 mod pipeline_smoke;
 mod stale_inputs;

@@ -39,6 +39,17 @@ pub struct EvalConfig {
     pub classifier_epochs: usize,
     /// MNIST only: training images of the classifier (omit for all 60,000).
     pub classifier_train_size: Option<usize>,
+    /// Independent sets of `n_samples` fresh seeds (R) behind the pairing measures' intervals
+    /// and the verdict: `n_samples x replicates` seeds are drawn and split into R disjoint
+    /// blocks, each a full replicate of the measurement.
+    pub replicates: usize,
+    /// Seed counts `N` of the finite-N curve (`Delta_E` and the copy score against `N`, over
+    /// the same drawn seeds split into blocks); counts above the seeds drawn are skipped.
+    pub n_curve: Vec<usize>,
+    /// Angles `theta` (radians, in `(0, pi]`) of the remapping ruler: students
+    /// `Phi_K(R_theta z)` with the teacher's exact distribution and a known remapping
+    /// (`theta = 0`, an exact copy, is always on the ruler).
+    pub ruler_angles: Vec<f64>,
 }
 
 impl Default for EvalConfig {
@@ -59,16 +70,33 @@ impl Default for EvalConfig {
             fit_gap_max: 0.2,
             classifier_epochs: 2,
             classifier_train_size: None,
+            replicates: 10,
+            n_curve: vec![250, 500, 1000, 2000, 4000, 8000],
+            ruler_angles: vec![
+                0.1,
+                0.2,
+                0.4,
+                0.6,
+                0.8,
+                1.0,
+                1.2,
+                std::f64::consts::FRAC_PI_2,
+            ],
         }
     }
 }
 
 /// Every sample count of one evaluation, computed once from `[eval]` and the rows available:
 /// the only place a count is clamped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalPlan {
-    /// Seeds drawn for the teacher and student sample sets: `max(n_samples, n_pca)`.
+    /// Seeds drawn for the teacher and student sample sets:
+    /// `max(n_samples x replicates, n_pca)`.
     pub n_drawn: usize,
+    /// Fresh-seed blocks of `n_pairing` seeds: `min(replicates, rows / n_pairing)`.
+    pub replicates: usize,
+    /// The finite-N curve's counts that fit in the rows, ascending.
+    pub n_curve: Vec<usize>,
     /// Independent seeds `z'` for the noise floors: `n_samples`.
     pub n_indep: usize,
     /// Seeds of Delta_E and the fit: `min(n_samples, rows)`.
@@ -86,8 +114,18 @@ impl EvalPlan {
     /// The plan for sample sets of `rows` rows (the drawn sets have [`EvalPlan::drawn`] rows).
     pub fn new(e: &EvalConfig, rows: usize) -> Self {
         let n_pairing = e.n_samples.min(rows);
+        let mut n_curve: Vec<usize> = e
+            .n_curve
+            .iter()
+            .copied()
+            .filter(|&n| n >= 2 && n <= rows)
+            .collect();
+        n_curve.sort_unstable();
+        n_curve.dedup();
         Self {
             n_drawn: Self::drawn(e),
+            replicates: e.replicates.min(rows / n_pairing.max(1)).max(1),
+            n_curve,
             n_indep: e.n_samples,
             n_pairing,
             n_memorisation: e.n_memorisation.min(n_pairing),
@@ -96,9 +134,9 @@ impl EvalPlan {
         }
     }
 
-    /// Seeds drawn per sample set: `max(n_samples, n_pca)`.
+    /// Seeds drawn per sample set: `max(n_samples x replicates, n_pca)` (saturating).
     pub fn drawn(e: &EvalConfig) -> usize {
-        e.n_samples.max(e.n_pca)
+        e.n_samples.saturating_mul(e.replicates).max(e.n_pca)
     }
 }
 
@@ -110,7 +148,9 @@ mod tests {
     fn the_plan_clamps_every_count_once() {
         let e = EvalConfig::default();
         let p = EvalPlan::new(&e, EvalPlan::drawn(&e));
-        assert_eq!(p.n_drawn, 2000);
+        assert_eq!(p.n_drawn, 10_000, "R = 10 blocks of N = 1000");
+        assert_eq!(p.replicates, 10);
+        assert_eq!(p.n_curve, [250, 500, 1000, 2000, 4000, 8000]);
         assert_eq!(p.n_pairing, 1000);
         assert_eq!(
             p.n_memorisation, 1000,
@@ -123,5 +163,9 @@ mod tests {
             (small.n_pairing, small.n_pca, small.n_heatmap),
             (50, 50, 50)
         );
+        assert_eq!(small.replicates, 1);
+        assert!(small.n_curve.is_empty());
+        let part = EvalPlan::new(&e, 4500);
+        assert_eq!((part.replicates, part.n_curve.len()), (4, 5));
     }
 }

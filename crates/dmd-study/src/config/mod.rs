@@ -231,6 +231,7 @@ impl ExperimentConfig {
             ("eval.fine_steps", e.fine_steps),
             ("eval.chunk", e.chunk),
             ("eval.sw_projections", e.sw_projections),
+            ("eval.replicates", e.replicates),
         ] {
             if v == 0 {
                 return Err(key_err(k, "must be >= 1".into()));
@@ -240,6 +241,24 @@ impl ExperimentConfig {
             return Err(key_err(
                 "eval.n_samples",
                 "Delta_E needs at least 2 samples".into(),
+            ));
+        }
+        if let Some(&n) = e.n_curve.iter().find(|&&n| n < 2) {
+            return Err(key_err(
+                "eval.n_curve",
+                format!("{n}: every N must be at least 2"),
+            ));
+        }
+        if let Some(&t) = e
+            .ruler_angles
+            .iter()
+            .find(|&&t| !(t > 0.0 && t <= std::f64::consts::PI))
+        {
+            return Err(key_err(
+                "eval.ruler_angles",
+                format!(
+                    "{t}: every angle must be in (0, pi] radians (0, the exact copy, is always on the ruler)"
+                ),
             ));
         }
         if !(e.fit_gap_max > 0.0 && e.fit_gap_max <= 1.0) {

@@ -22,8 +22,8 @@ use crate::gates::{FitVerdict, fit_verdict};
 use crate::store;
 
 /// Per-seed measurements saved beside `metrics.json` for the figures: `[n, 1]` columns
-/// `teacher_one_step`, `student`, `delta`, `distance_to_train`, `memorisation_ratio`,
-/// `nearest_train_index`.
+/// `teacher_one_step`, `student`, `delta`, `partner_rank`, `partner_p_value`,
+/// `distance_to_train`, `memorisation_ratio`, `nearest_train_index`.
 pub const PER_SEED: &str = "per_seed.safetensors";
 
 /// The sample sets of one student, as stored by the pipeline.
@@ -41,6 +41,11 @@ pub struct AnalysisInput {
     pub phi_k_indep: Array2<f32>,
     /// `G(z)`.
     pub g: Array2<f32>,
+    /// The remapping ruler's students `Phi_K(R_theta z)` on the first `n_samples` seeds, one
+    /// per `eval.ruler_angles`.
+    pub ruler: Vec<Array2<f32>>,
+    /// The seeds' class labels (conditional models).
+    pub labels: Option<Vec<i64>>,
 }
 
 impl AnalysisInput {
@@ -60,6 +65,12 @@ impl AnalysisInput {
             phi_fine: take(&mut t, "phi_fine", teacher_samples)?,
             phi_k_indep: take(&mut t, "phi_k_indep", teacher_samples)?,
             g: take(&mut s, "g", student_samples)?,
+            ruler: (0..)
+                .map_while(|i| t.remove(&format!("ruler_{i}")))
+                .collect(),
+            labels: t
+                .remove("labels")
+                .map(|c| c.iter().map(|&x| x.round() as i64).collect()),
         })
     }
 }
@@ -181,6 +192,10 @@ pub struct StudentMetrics {
     pub teacher_fit: Option<TeacherFit>,
     /// MNIST only: the feature classifier's test accuracy.
     pub classifier_test_accuracy: Option<f64>,
+    /// Fresh-seed intervals, `Phi_1`'s row, the finite-N curve, the remapping ruler and the
+    /// equivalent angles: what the verdict reads ([`crate::gates::pairing_verdict`]).
+    #[serde(default)]
+    pub evidence: Option<super::controls::PairingEvidence>,
     /// Hash of what these measurements were computed from (the teacher and student sample
     /// files' contents (sha256) and the `[eval]` settings): a `metrics.json` whose key
     /// differs from the current run's is recomputed, never reused.
@@ -207,7 +222,9 @@ impl StudentMetrics {
 /// numbers computed from the same samples, so that stored `metrics.json` files are recomputed.
 /// 2: `Delta_E` bootstrap intervals re-centred on the estimate; the teacher's fit to the data.
 /// 3: the teacher's nearest-neighbour ratio uses the true median (mean of the middle two).
-pub const ANALYSIS_VERSION: u32 = 3;
+/// 4: fresh-seed blocks, the finite-N curve, the remapping ruler, equivalent angles,
+///    within-class pairing on conditional data, partner ranks.
+pub const ANALYSIS_VERSION: u32 = 4;
 
 /// The [`StudentMetrics::inputs`] key of a student's measurements.
 pub fn inputs_key(
@@ -274,6 +291,26 @@ pub fn analyze(
         e.seed,
     )?;
 
+    if input.ruler.len() != e.ruler_angles.len() {
+        bail!(
+            "the teacher samples hold {} ruler students but eval.ruler_angles has {}; delete the samples stage to redraw them",
+            input.ruler.len(),
+            e.ruler_angles.len()
+        );
+    }
+    let evidence = super::controls::pairing_evidence(
+        e,
+        &plan,
+        &super::controls::EvidenceInput {
+            phi_k: &input.phi_k,
+            phi_1: &input.phi_1,
+            g: &input.g,
+            ruler: &input.ruler,
+            labels: input.labels.as_deref(),
+        },
+    )?;
+    let ranks = dmd_analysis::partner_ranks(phi_k.view(), g.view())?;
+
     let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
     let (sliced_w2, fit) =
         distribution_fit(e, &phi_k, &phi_fine, &phi_1, &g, &phi_k_indep, &pairs)?;
@@ -301,6 +338,12 @@ pub fn analyze(
         mean_student: mean(&pairs.student),
         fraction_closer: pairs.fraction_closer(),
         delta_vs_distance_to_train: CorrelationReport::new(&delta[..n_mem], &nn.mean_distance).ok(),
+        mean_partner_rank: Some(ranks.mean_rank()),
+        partner_rank_vs_distance_to_train: CorrelationReport::new(
+            &ranks.rank[..n_mem],
+            &nn.mean_distance,
+        )
+        .ok(),
     };
     let n_pca = plan.n_pca;
     let pca = Pca::fit(input.phi_k.slice(s![..n_pca, ..]), 2.min(phi_k.ncols()))?;
@@ -341,10 +384,11 @@ pub fn analyze(
         support,
         teacher_fit,
         classifier_test_accuracy: classifier.map(|(_, acc)| *acc),
+        evidence: Some(evidence),
         inputs: inputs.to_string(),
     };
     std::fs::create_dir_all(snap_dir)?;
-    write_per_seed(&per_seed_path, &pairs, &delta, &nn)?;
+    write_per_seed(&per_seed_path, &pairs, &delta, &ranks, &nn)?;
     store::write_json_atomic(&path, &metrics)?;
     Ok(metrics)
 }
@@ -491,6 +535,7 @@ fn write_per_seed(
     path: &Path,
     pairs: &DisplacementPairs,
     delta: &[f64],
+    ranks: &dmd_analysis::PartnerRanks,
     nn: &dmd_analysis::NeighbourResult,
 ) -> Result<()> {
     let col = |v: &[f64]| Array2::from_shape_fn((v.len(), 1), |(i, _)| v[i] as f32);
@@ -502,6 +547,8 @@ fn write_per_seed(
             ("teacher_one_step", &col(&pairs.teacher_one_step)),
             ("student", &col(&pairs.student)),
             ("delta", &col(delta)),
+            ("partner_rank", &col(&ranks.rank)),
+            ("partner_p_value", &col(&ranks.p_value)),
             ("distance_to_train", &col(&nn.mean_distance)),
             ("memorisation_ratio", &col(&ratios)),
             ("nearest_train_index", &col(&nearest)),

@@ -217,6 +217,24 @@ pub fn student_figures(
         "delta_vs_distance",
         delta_vs_distance(&d_z, &delta, k, &tag)?,
     )?;
+    let rank: Vec<f64> = column("partner_rank").into_iter().take(d_z.len()).collect();
+    if rank.len() == d_z.len() && !rank.is_empty() {
+        save(
+            "partner_rank_vs_distance",
+            dmd_figures::scatter_with_line(
+                &d_z,
+                &rank,
+                dmd_figures::ReferenceLine::Horizontal(0.5),
+                "seeds",
+                "0.5 = a random pairing's mean (0 = own partner nearest)",
+                &Axes::new(
+                    &format!("{tag}: pairing per seed, no Phi_1 term"),
+                    &format!("D(z) = mean over training x of ||Phi_{k}(z) - x||"),
+                    "rank of G(z_i) in the row ||Phi_K(z_i) - G(z_j)||^2 (0..1)",
+                ),
+            )?,
+        )?;
+    }
     save(
         "memorisation",
         ratio_histogram(
@@ -245,4 +263,129 @@ pub fn dm_loss_figure(logs: &[(u64, PathBuf)], path: &Path) -> Result<()> {
     }
     save_png(&dm_loss_curves(&curves)?, path)?;
     Ok(())
+}
+
+/// The figures of a student's pairing evidence: the remapping ruler (copy score and
+/// `E_DT / E_rand` against the rotation angle, the student and `Phi_1` marked at their
+/// equivalent angles) and the finite-N curve (`Delta_E` and copy score against `N`).
+pub fn evidence_figures(m: &crate::schema::StudentMetrics, fig_dir: &Path) -> Result<Vec<PathBuf>> {
+    use dmd_figures::{BandOptions, BandPoint, BandSeries, band_plot};
+    let Some(ev) = &m.evidence else {
+        return Ok(Vec::new());
+    };
+    std::fs::create_dir_all(fig_dir)
+        .with_context(|| format!("cannot create {}", fig_dir.display()))?;
+    let tag = format!("{} (teacher {} it)", m.experiment, m.snapshot);
+    let within = if ev.within_class {
+        ", within class"
+    } else {
+        ""
+    };
+    let mut written = Vec::new();
+    let point = |x: f64, y: f64, lo: f64, hi: f64| BandPoint {
+        x,
+        y,
+        lo,
+        hi,
+        valid: true,
+    };
+    let ruler_series =
+        |label: &str, f: &dyn Fn(&dmd_analysis::RulerPoint) -> (f64, f64, f64)| BandSeries {
+            label: label.into(),
+            points: ev
+                .ruler
+                .points
+                .iter()
+                .map(|p| {
+                    let (y, lo, hi) = f(p);
+                    point(p.theta, y, lo, hi)
+                })
+                .collect(),
+        };
+    let marker = |label: &str, angle: Option<crate::pipeline::controls::AngleInterval>, y: f64| {
+        angle.map(|a| BandSeries {
+            label: format!("{label} at its equivalent angle {}", a.estimate),
+            points: vec![point(a.estimate.theta(), y, y, y)],
+        })
+    };
+    let mut series = vec![
+        ruler_series("ruler: copy score", &|p| {
+            let c = p.pairing.copy_score;
+            p.pairing
+                .copy_score_interval
+                .map_or((c, c, c), |iv| (c, iv.lower, iv.upper.min(1.0)))
+        }),
+        ruler_series("ruler: E_DT / E_rand", &|p| {
+            (p.dt_ratio, p.dt_ratio, p.dt_ratio)
+        }),
+    ];
+    series.extend(marker(
+        "student",
+        ev.student_angle,
+        ev.student.dt_ratio.mean,
+    ));
+    series.extend(marker(
+        "Phi_1",
+        ev.teacher_one_step_angle,
+        ev.teacher_one_step.dt_ratio.mean,
+    ));
+    let path = fig_dir.join(format!("snapshot-{:06}-ruler.png", m.snapshot));
+    save_png(
+        &band_plot(
+            &series,
+            &Axes::new(
+                &format!(
+                    "{tag}: remapping ruler G = Phi_K(R_theta z), N = {}{within}",
+                    ev.n
+                ),
+                "rotation angle theta of the noise (radians)",
+                "copy score / E_DT over E_rand",
+            ),
+            &BandOptions {
+                log_x: false,
+                reference: None,
+                x_labels: None,
+            },
+        )?,
+        &path,
+    )?;
+    written.push(path);
+    if ev.n_curve.len() >= 2 {
+        let curve = |label: &str, f: &dyn Fn(&dmd_analysis::FiniteNPoint) -> dmd_analysis::ReplicateSummary| {
+            BandSeries {
+                label: label.into(),
+                points: ev
+                    .n_curve
+                    .iter()
+                    .map(|p| {
+                        let s = f(p);
+                        point(p.n as f64, s.mean, s.lower, s.upper)
+                    })
+                    .collect(),
+            }
+        };
+        let path = fig_dir.join(format!("snapshot-{:06}-n_curve.png", m.snapshot));
+        save_png(
+            &band_plot(
+                &[
+                    curve("Delta_E", &|p| p.delta_e),
+                    curve("copy score", &|p| p.copy_score),
+                    curve("E_DT / E_rand", &|p| p.dt_ratio),
+                ],
+                &Axes::new(
+                    &format!("{tag}: pairing against the number of seeds N{within}"),
+                    "N (seeds per block; blocks = drawn seeds / N)",
+                    "mean over blocks, 95% t-interval",
+                ),
+                &BandOptions {
+                    log_x: true,
+                    reference: None,
+                    x_labels: None,
+                },
+            )?,
+            &path,
+        )?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -7,6 +7,7 @@
 //! distillation also checkpoint inside their stage and resume mid-stage.
 
 pub mod analyze;
+pub mod controls;
 pub mod figures;
 pub mod sampling;
 
@@ -160,9 +161,16 @@ struct SamplingKey {
     seed: u64,
     n: usize,
     n_indep: usize,
+    /// Seeds of `Phi_fine` and of the ruler's students (the first `n_samples`).
+    n_reference: usize,
     steps: Vec<usize>,
     solver: dmd_nets::sampler::Solver,
+    ruler_angles: Vec<f64>,
 }
+
+/// Seed of the coordinate planes of the ruler's rotations `R_theta` (one family of planes
+/// for every angle and every experiment).
+pub const RULER_PLANES_SEED: u64 = 0x5275_6c65;
 
 /// What determines a student.
 #[derive(Debug, Serialize)]
@@ -471,8 +479,10 @@ pub fn teacher_samples_stage(
             seed: e.seed,
             n,
             n_indep: plan.n_indep,
+            n_reference: plan.n_pairing,
             steps: vec![1, e.reference_steps, e.fine_steps],
             solver: e.solver,
+            ruler_angles: e.ruler_angles.clone(),
         },
     };
     let stage = Stage::new(&paths.stages, "samples", &samples_key)?;
@@ -494,9 +504,30 @@ pub fn teacher_samples_stage(
         };
         let phi_1 = ts(&z, labels.as_ref(), 1);
         let phi_k = ts(&z, labels.as_ref(), e.reference_steps);
-        let phi_fine = ts(&z, labels.as_ref(), e.fine_steps);
+        // The fine reference and the ruler on the first N seeds (the claims' set).
+        let n_ref = plan.n_pairing as i64;
+        let (z_ref, labels_ref) = (
+            z.narrow(0, 0, n_ref),
+            labels.as_ref().map(|l| l.narrow(0, 0, n_ref)),
+        );
+        let phi_fine = ts(&z_ref, labels_ref.as_ref(), e.fine_steps);
         let phi_k_indep = ts(&z_indep, labels_indep.as_ref(), e.reference_steps);
         let z_rows = dmd_nets::convert::tensor_to_array(&z);
+        let z_ref_rows = z_rows.slice(ndarray::s![..plan.n_pairing, ..]);
+        tracing::info!(
+            angles = e.ruler_angles.len(),
+            "the remapping ruler: Phi_K(R_theta z)"
+        );
+        let ruler: Vec<ndarray::Array2<f32>> = e
+            .ruler_angles
+            .iter()
+            .map(|&theta| {
+                let rotated = dmd_analysis::rotate_noise(z_ref_rows, theta, RULER_PLANES_SEED);
+                let zr = sampling::rows_to_tensor(&rotated, &shape, device)?;
+                Ok(ts(&zr, labels_ref.as_ref(), e.reference_steps))
+            })
+            .collect::<Result<_>>()?;
+        let ruler_names: Vec<String> = (0..ruler.len()).map(|i| format!("ruler_{i}")).collect();
         let mut arrays = vec![
             ("z", &z_rows),
             ("phi_1", &phi_1),
@@ -504,6 +535,9 @@ pub fn teacher_samples_stage(
             ("phi_fine", &phi_fine),
             ("phi_k_indep", &phi_k_indep),
         ];
+        for (name, a) in ruler_names.iter().zip(&ruler) {
+            arrays.push((name.as_str(), a));
+        }
         let label_cols = labels.as_ref().map(sampling::labels_column);
         if let Some(l) = &label_cols {
             arrays.push(("labels", l));
@@ -629,7 +663,8 @@ fn snapshot_stages(
     }
     let input = analyze::AnalysisInput::load(&samples.file, &student_samples)?;
     let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples)?;
-    analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
+    let metrics = analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
+    figures::evidence_figures(&metrics, &out_dir.join("figures"))?;
     figures::student_figures(
         cfg,
         snapshot,

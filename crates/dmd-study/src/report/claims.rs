@@ -38,9 +38,50 @@ pub(super) fn remapped(m: &StudentMetrics) -> f64 {
         .map_or(f64::NAN, |d| d.delta_e)
 }
 
-/// A verdict on one student's pairing, gated on its fit.
+/// A claim that needs a student the verdict rule reads: `holds` when its gates pass, the
+/// gate's reason otherwise ([`crate::gates::pairing_verdict`]).
 pub(super) fn gated(m: &StudentMetrics, holds: bool) -> ClaimVerdict {
-    student_claim_verdict(m.fit.status, m.fit.gap_remaining, holds)
+    match student_verdict(m) {
+        Verdict::Pairing { .. } => claim_verdict(true, holds),
+        other => pairing_claim(other, Pairing::Copying),
+    }
+}
+
+/// The verdict's evidence in words: the fresh-seed copy score and equivalent angle of the
+/// student and of `Phi_1`, at which `N` and over how many blocks.
+pub(super) fn fmt_evidence(m: &StudentMetrics) -> String {
+    let Some(e) = &m.evidence else {
+        return "no fresh-seed evidence (older analysis)".into();
+    };
+    let angle = |a: &Option<crate::pipeline::controls::AngleInterval>| {
+        a.map_or("n/a".into(), |a| {
+            format!("{} [{}, {}]", a.estimate, a.lower, a.upper)
+        })
+    };
+    format!(
+        "{}copy score {} angle {}; Phi_1: copy score {} angle {}; {} (N = {}, {} fresh-seed blocks)",
+        if e.within_class { "within class: " } else { "" },
+        fmt_summary(&e.student.copy_score),
+        angle(&e.student_angle),
+        fmt_summary(&e.teacher_one_step.copy_score),
+        angle(&e.teacher_one_step_angle),
+        if e.moved {
+            "moved"
+        } else {
+            "not moved from Phi_1"
+        },
+        e.n,
+        e.replicates
+    )
+}
+
+/// `mean [lower, upper]`, or `mean (n/a)` with one replicate.
+pub(super) fn fmt_summary(s: &dmd_analysis::ReplicateSummary) -> String {
+    if s.has_interval() {
+        format!("{:.3} [{:.3}, {:.3}]", s.mean, s.lower, s.upper)
+    } else {
+        format!("{:.3} (n/a)", s.mean)
+    }
 }
 
 pub(super) fn last(l: Option<&Loaded>) -> Option<&StudentMetrics> {
@@ -69,17 +110,14 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
         last(r.get(name)).map(|m| {
             (
                 format!(
-                    "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; copy score {:.2}",
+                    "Delta_E(Phi_{}) {}; vs Phi_{}: {:.2}; {}",
                     m.pairing().k,
                     fmt_de(m),
                     m.pairing().fine_k.unwrap_or(0),
                     fine(m),
-                    m.student().copy_score
+                    fmt_evidence(m)
                 ),
-                gated(
-                    m,
-                    pairing_by_delta_e(m.student().delta_e) == Pairing::Remapping,
-                ),
+                pairing_claim(student_verdict(m), Pairing::Remapping),
             )
         })
     };
@@ -87,15 +125,12 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
         last(r.get(name)).map(|m| {
             (
                 format!(
-                    "{} (copy score {:.2}; remapped control {:.2})",
+                    "Delta_E {} (remapped control {:.2}); {}",
                     fmt_de(m),
-                    m.student().copy_score,
-                    remapped(m)
+                    remapped(m),
+                    fmt_evidence(m)
                 ),
-                gated(
-                    m,
-                    pairing_by_delta_e(m.student().delta_e) == Pairing::Copying,
-                ),
+                pairing_claim(student_verdict(m), Pairing::Copying),
             )
         })
     };
@@ -163,11 +198,14 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
     });
     let gan = uncond.zip(last(r.get("mnist-gan"))).map(|(off, on)| {
         (
-            format!("GAN off {}; GAN on {}", fmt_de(off), fmt_de(on)),
-            claim_verdict(
-                off.fit.converged && on.fit.converged,
-                pairing_by_delta_e(off.student().delta_e) == Pairing::Copying,
+            format!(
+                "GAN off: {} ({}); GAN on: {} ({})",
+                student_verdict(off),
+                fmt_de(off),
+                student_verdict(on),
+                fmt_de(on)
             ),
+            pairing_claim(student_verdict(off), Pairing::Copying),
         )
     });
     let mut rows = vec![

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::gates::{
-    COPY_MAX, COPY_SCORE_COPYING, COPY_SCORE_REMAPPING, CORRELATION_P_MAX, ClaimVerdict, LEVEL,
-    MEMORISED_FRACTION_MAX, Pairing, REMAP_MIN, claim_verdict, pairing_by_copy_score,
-    pairing_by_delta_e, student_claim_verdict,
+    COPY_SCORE_COPYING, COPY_SCORE_REMAPPING, CORRELATION_P_MAX, ClaimVerdict, LEVEL,
+    MEMORISED_FRACTION_MAX, Pairing, THETA_COPY, THETA_REMAP, Verdict, claim_verdict,
+    pairing_claim, student_verdict,
 };
 use crate::schema::{EXPERIMENTS, ExperimentResult, RunInfo, StudentMetrics, SweepJson, read_json};
 
@@ -63,7 +63,7 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
     writeln!(md, "## Claims\n")?;
     writeln!(
         md,
-        "Verdict rules: copying = Delta_E < {COPY_MAX}; remapping = Delta_E > {REMAP_MIN}; a verdict on Delta_E needs a converged student (remaining sliced-W2 gap to the fine teacher reference Phi_K' at most `eval.fit_gap_max` of where it started, above the sampling noise floor), otherwise \"student not converged\".\n"
+        "Verdict rule (one function for the claims, the sweeps and the phase diagram): a teacher that fails its gate, or whose Phi_1 already matches it, is \"teacher not converged\"; a student with more than `eval.fit_gap_max` of its sliced-W2 gap to the fine reference left, or whose fresh-seed E_DT / E_rand interval overlaps Phi_1's (not moved), is \"student not converged\"; otherwise remapping when the copy score's interval lies below {COPY_SCORE_REMAPPING} or the equivalent angle's is at least {THETA_REMAP:.3} rad (45 degrees), copying when the copy score's interval is at least {COPY_SCORE_COPYING} and the equivalent angle's at most {THETA_COPY:.3} rad (22.5 degrees), else in between. The equivalent angle places the student on this teacher's remapping ruler (students Phi_K(R_theta z) with the teacher's exact distribution), by E_DT / E_rand, which the copy score and Delta_E are blind to below about 0.5 rad at image dimension; a misfit raises it too, so it bounds the remapping from above. Intervals: 95% t-intervals over R disjoint blocks of N fresh seeds (evaluation seeds; one training run per student); conditional experiments are measured within class.\n"
     )?;
     writeln!(
         md,

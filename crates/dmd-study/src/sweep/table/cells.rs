@@ -60,7 +60,52 @@ pub(super) fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 teacher_support_ratio: mean_of(&|r| r.teacher_support_ratio),
                 teacher_fit_ratio: mean_of(&|r| r.teacher_fit_ratio),
                 teacher_nn_ratio: mean_of(&|r| r.teacher_nn_ratio),
+                verdict: cell_verdict(&counted, all),
             }
         })
         .collect()
+}
+
+/// The [`crate::gates::VerdictEvidence`] of a cell: with two or more counted rows, t-intervals
+/// over their (training-seed) copy scores and equivalent angles, moved when all moved; with one,
+/// its own fresh-seed intervals. `None` when no row counts or a counted row has no evidence.
+pub(crate) fn cell_evidence(counted: &[&Row]) -> Option<crate::gates::VerdictEvidence> {
+    let ev: Vec<RowEvidence> = counted.iter().map(|r| r.evidence).collect::<Option<_>>()?;
+    let (copy_score, angle) = match ev.as_slice() {
+        [] => return None,
+        [one] => (
+            (one.copy_score.1, one.copy_score.2),
+            (one.angle.1, one.angle.2),
+        ),
+        many => {
+            let t = |f: fn(&RowEvidence) -> f64, lo: f64, hi: f64| {
+                let v: Vec<f64> = many.iter().map(f).collect();
+                replicate_summary(&v, LEVEL).map(|s| {
+                    let s = s.bounded(lo, hi);
+                    (s.lower, s.upper)
+                })
+            };
+            (
+                t(|e| e.copy_score.0, f64::NEG_INFINITY, 1.0)?,
+                t(|e| e.angle.0, 0.0, std::f64::consts::PI)?,
+            )
+        }
+    };
+    Some(crate::gates::VerdictEvidence {
+        copy_score: Some(copy_score),
+        angle: Some(angle),
+        moved: ev.iter().all(|e| e.moved),
+        fit: FitVerdict::Converged,
+        gap_remaining: counted.iter().map(|r| r.gap_remaining).fold(0.0, f64::max),
+        teacher_ok: true,
+    })
+}
+
+/// A cell's verdict: [`crate::gates::pairing_verdict`] on [`cell_evidence`] when a row
+/// counts (and carries evidence); otherwise the first row's own verdict (its gate's reason).
+pub(crate) fn cell_verdict(counted: &[&Row], all: &[&Row]) -> crate::gates::Verdict {
+    if counted.is_empty() {
+        return all.first().map_or(Verdict::NotMeasured, |r| r.verdict);
+    }
+    cell_evidence(counted).map_or(Verdict::NotMeasured, |e| crate::gates::pairing_verdict(&e))
 }

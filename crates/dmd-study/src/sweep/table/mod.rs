@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Point, SweepConfig};
 use crate::config::ExperimentConfig;
-use crate::gates::{FitVerdict, LEVEL, TEACHER_FIT_MAX, TEACHER_SUPPORT_MIN};
+use crate::gates::{FitVerdict, LEVEL, TEACHER_FIT_MAX, TEACHER_SUPPORT_MIN, Verdict};
 use crate::schema::{ExperimentResult, StudentMetrics, read_json};
 
 /// One finished point and teacher snapshot.
@@ -77,6 +77,28 @@ pub struct Row {
     pub spread_ratio: Option<f64>,
     /// Whether the point counts (see the module docs).
     pub counts: bool,
+    /// The point's fresh-seed evidence (absent in rows of an older analysis).
+    #[serde(default)]
+    pub evidence: Option<RowEvidence>,
+    /// The point's verdict ([`crate::gates::student_verdict`]).
+    #[serde(default = "not_measured")]
+    pub verdict: Verdict,
+}
+
+fn not_measured() -> Verdict {
+    Verdict::NotMeasured
+}
+
+/// A point's fresh-seed evidence: `(mean, lower, upper)` over its blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RowEvidence {
+    /// Copy score (within class on conditional data).
+    pub copy_score: (f64, f64, f64),
+    /// Equivalent angle on the point's remapping ruler (radians; bounds as
+    /// [`dmd_analysis::EquivalentAngle::lower_bound`] / `upper_bound`).
+    pub angle: (f64, f64, f64),
+    /// Whether the student moved from `Phi_1`.
+    pub moved: bool,
 }
 
 /// One grid cell: the rows of its replicates, summarised.
@@ -110,6 +132,10 @@ pub struct Cell {
     pub teacher_fit_ratio: Option<f64>,
     /// Mean teacher precision ratio (nearest-training-point distances) over all replicates.
     pub teacher_nn_ratio: Option<f64>,
+    /// The cell's verdict ([`crate::gates::pairing_verdict`] on intervals over its counted
+    /// training seeds; one counted seed: its fresh-seed intervals).
+    #[serde(default = "not_measured")]
+    pub verdict: Verdict,
 }
 
 /// Everything `sweep.json` holds.
@@ -205,6 +231,7 @@ mod markdown;
 mod plots;
 mod rows;
 
+pub(crate) use cells::cell_verdict;
 use cells::summarise;
 use crossing::transitions;
 use csv_out::write_csv;

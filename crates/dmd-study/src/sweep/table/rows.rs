@@ -29,7 +29,20 @@ pub(super) fn read_point(
                 / s.data.fraction_projected_on_support.max(1e-12)
         });
         let teacher_fit_ratio = m.teacher_fit.as_ref().map(|t| t.ratio);
-        let teacher_ok = crate::gates::teacher_ok(teacher_support_ratio, teacher_fit_ratio);
+        let teacher_ok = crate::gates::teacher_gate(&m);
+        let evidence = m.evidence.as_ref().and_then(|e| {
+            let a = e.student_angle?;
+            let c = &e.student.copy_score;
+            Some(RowEvidence {
+                copy_score: (c.mean, c.lower, c.upper),
+                angle: (
+                    a.estimate.theta(),
+                    a.lower.lower_bound(),
+                    a.upper.upper_bound(),
+                ),
+                moved: e.moved,
+            })
+        });
         rows.push(Row {
             point: p.id.clone(),
             coords: p.coords.clone(),
@@ -57,6 +70,8 @@ pub(super) fn read_point(
             diversity_relative: m.metrics.diversity.as_ref().map(|d| d.relative),
             spread_ratio: m.metrics.diversity.as_ref().map(|d| d.spread_ratio()),
             counts: crate::gates::point_counts(m.fit.status, teacher_ok),
+            evidence,
+            verdict: crate::gates::student_verdict(&m),
         });
     }
     Ok(Some(rows))
