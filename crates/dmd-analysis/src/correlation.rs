@@ -35,6 +35,16 @@ fn check(x: &[f64], y: &[f64], what: &'static str) -> Result<()> {
     if x.iter().chain(y).any(|v| !v.is_finite()) {
         return Err(AnalysisError::NonFinite { what });
     }
+    for (name, v) in [("x", x), ("y", y)] {
+        if v.iter().all(|&a| a == v[0]) {
+            return Err(AnalysisError::Degenerate {
+                what,
+                detail: format!(
+                    "{name} is constant (all values tied): the correlation is undefined"
+                ),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -65,7 +75,7 @@ fn with_p(r: f64, n: usize) -> Correlation {
     Correlation { r, p_value, n }
 }
 
-/// Pearson's product-moment correlation (0 when either input is constant).
+/// Pearson's product-moment correlation; an error when either input is constant (undefined).
 pub fn pearson(x: &[f64], y: &[f64]) -> Result<Correlation> {
     check(x, y, "pearson")?;
     Ok(with_p(pearson_r(x, y), x.len()))

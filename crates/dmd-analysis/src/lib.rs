@@ -67,7 +67,7 @@ pub use distribution_fit::{
 };
 pub use diversity::{Diversity, DiversityReport, diversity};
 pub use error::{AnalysisError, Result};
-pub use fresh_seeds::{FiniteNPoint, block_pairings, finite_n_curve};
+pub use fresh_seeds::{Extrapolation, FiniteNPoint, block_pairings, extrapolate, finite_n_curve};
 pub use heatmap::DistanceHeatmap;
 pub use memorisation::{
     DEFAULT_MEMORISATION_THRESHOLD, MemorisationSummary, memorisation_ratio, memorisation_ratios,

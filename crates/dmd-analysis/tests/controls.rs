@@ -229,3 +229,25 @@ fn partner_ranks_are_zero_for_a_copy_and_uniform_for_a_random_pairing() {
         .is_err()
     );
 }
+
+#[test]
+fn the_large_n_extrapolation_recovers_a_power_law_limit() {
+    let points: Vec<(f64, f64)> = [250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0]
+        .iter()
+        .map(|&n: &f64| (n, 1.5 - 3.0 * n.powf(-0.5)))
+        .collect();
+    let x = extrapolate(&points).unwrap();
+    assert!(
+        (x.limit - 1.5).abs() < 1e-9 && (x.alpha - 0.5).abs() < 1e-9,
+        "{x:?}"
+    );
+    assert!(extrapolate(&points[..2]).is_none());
+}
+
+#[test]
+fn a_correlation_with_a_constant_is_undefined_not_zero() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    assert!(spearman(&x, &[0.0; 4]).is_err());
+    assert!(pearson(&[5.0; 4], &x).is_err());
+    assert!((spearman(&x, &[1.0, 3.0, 2.0, 4.0]).unwrap().r - 0.8).abs() < 1e-12);
+}

@@ -98,6 +98,10 @@ pub struct FitStatus {
     /// Mean `||G - Phi_1||` over mean `||Phi_K - Phi_1||`: how far the student moved from its
     /// initialisation, relative to the teacher's own multi-step displacement.
     pub moved_from_init: f64,
+    /// Whether `G` and `Phi_1` were measured on seeds independent of the teacher's (false in
+    /// files of an older analysis, or when fewer than `2 N` seeds were drawn).
+    #[serde(default)]
+    pub independent_seeds: bool,
 }
 
 /// Teacher quality on any data, two ways:
@@ -312,10 +316,30 @@ pub fn analyze(
     let ranks = dmd_analysis::partner_ranks(phi_k.view(), g.view())?;
 
     let pairs = DisplacementPairs::new(phi_k.view(), phi_1.view(), g.view())?;
-    let (sliced_w2, fit) =
-        distribution_fit(e, &phi_k, &phi_fine, &phi_1, &g, &phi_k_indep, &pairs)?;
+    // The fit compares distributions, so the student (and its start Phi_1) are drawn on seeds
+    // independent of the teacher's (the second block of N): on the same seeds a copier would
+    // share the teacher's sampling noise and pass more easily than a remapper.
+    let independent = input.g.nrows() >= 2 * n && input.phi_1.nrows() >= 2 * n;
+    let fit_rows = |a: &Array2<f32>| {
+        if independent {
+            a.slice(s![n..2 * n, ..]).to_owned()
+        } else {
+            rows(a)
+        }
+    };
+    let (g_fit, phi_1_fit) = (fit_rows(&input.g), fit_rows(&input.phi_1));
+    let (sliced_w2, mut fit) = distribution_fit(
+        e,
+        &phi_k,
+        &phi_fine,
+        &phi_1_fit,
+        &g_fit,
+        &phi_k_indep,
+        &pairs,
+    )?;
+    fit.independent_seeds = independent;
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let frechet = frechet_reports(n, &phi_k, &phi_1, &g, &phi_k_indep, classifier)?;
+    let frechet = frechet_reports(n, &phi_k, &phi_1_fit, &g_fit, &phi_k_indep, classifier)?;
     tracing::info!(
         train = data.x.nrows(),
         "nearest training neighbours of the teacher samples"
@@ -465,6 +489,7 @@ fn distribution_fit(
         status,
         converged: status == FitVerdict::Converged,
         moved_from_init: mean(&moved) / mean(&pairs.teacher_one_step).max(f64::MIN_POSITIVE),
+        independent_seeds: false,
     };
 
     Ok((sliced_w2, fit))

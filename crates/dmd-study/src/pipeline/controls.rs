@@ -8,8 +8,8 @@
 
 use anyhow::Result;
 use dmd_analysis::{
-    BootstrapConfig, EquivalentAngle, FiniteNPoint, ReplicateSummary, Ruler, RulerPoint,
-    block_pairings, delta_e_labelled, dt_ratio, finite_n_curve,
+    BootstrapConfig, EquivalentAngle, Extrapolation, FiniteNPoint, ReplicateSummary, Ruler,
+    RulerPoint, block_pairings, delta_e_labelled, dt_ratio, extrapolate, finite_n_curve,
 };
 use ndarray::{Array2, s};
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,12 @@ pub struct PairingEvidence {
     pub teacher_one_step: FiniteNPoint,
     /// The student's `Delta_E`, copy score and `E_DT / E_rand` against `N`.
     pub n_curve: Vec<FiniteNPoint>,
+    /// The student's `Delta_E` extrapolated to large `N` from the curve (3 or more points).
+    #[serde(default)]
+    pub delta_e_large_n: Option<Extrapolation>,
+    /// The student's copy score extrapolated to large `N`.
+    #[serde(default)]
+    pub copy_score_large_n: Option<Extrapolation>,
     /// The remapping ruler at `N` (its `theta = 0` point is the exact copy).
     pub ruler: Ruler,
     /// The smallest ruler angle whose copy-score interval lies below a copy's 1.
@@ -147,7 +153,17 @@ pub fn pairing_evidence(
     let moved = student.dt_ratio.has_interval()
         && (student.dt_ratio.upper < teacher_one_step.dt_ratio.lower
             || student.dt_ratio.lower > teacher_one_step.dt_ratio.upper);
+    let large_n = |f: fn(&FiniteNPoint) -> f64| {
+        extrapolate(
+            &n_curve
+                .iter()
+                .map(|p| (p.n as f64, f(p)))
+                .collect::<Vec<_>>(),
+        )
+    };
     Ok(PairingEvidence {
+        delta_e_large_n: large_n(|p| p.delta_e.mean),
+        copy_score_large_n: large_n(|p| p.copy_score.mean),
         n,
         replicates: plan.replicates,
         within_class: input.labels.is_some(),

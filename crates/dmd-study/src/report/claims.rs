@@ -146,6 +146,11 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
             let rho = dmd_analysis::spearman(&xs, &ys)
                 .map(|c| c.r)
                 .unwrap_or(f64::NAN);
+            let rho_text = if rho.is_nan() {
+                "undefined (all values tied)".to_string()
+            } else {
+                format!("{rho:.2}")
+            };
             let series: Vec<String> = snaps
                 .iter()
                 .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
@@ -156,7 +161,7 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
                     gated(first, first.student().delta_e > lastm.student().delta_e),
                 )),
                 Some((
-                    format!("{}; Spearman rho {rho:.2}", series.join(", ")),
+                    format!("{}; Spearman rho {rho_text}", series.join(", ")),
                     claim_verdict(
                         snaps.iter().all(|m| m.fit.converged),
                         rho < 0.0 && lastm.student().delta_e < first.student().delta_e,
@@ -185,9 +190,20 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
             .as_ref()?
             .delta_vs_distance_to_train
             .as_ref()?;
+        let rank = m
+            .metrics
+            .displacement
+            .as_ref()
+            .and_then(|d| d.partner_rank_vs_distance_to_train.as_ref())
+            .map_or(String::new(), |r| {
+                format!(
+                    "; but delta(z) contains -||Phi_1 - Phi_K||, which grows with D(z): the partner rank (no Phi_1 term) gives Spearman {:.3} (p {:.1e})",
+                    r.spearman.r, r.spearman.p_value
+                )
+            });
         Some((
             format!(
-                "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e})",
+                "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e}){rank}",
                 c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value
             ),
             claim_verdict(

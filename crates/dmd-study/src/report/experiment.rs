@@ -196,9 +196,16 @@ fn evidence_table(md: &mut String, l: &Loaded) -> Result<()> {
                     )
                 })
                 .collect();
+            let large_n = match (e.delta_e_large_n, e.copy_score_large_n) {
+                (Some(d), Some(c)) => format!(
+                    " Extrapolated to large N (least-squares fit of a + b N^-alpha to the means; a trend, not a measurement): Delta_E {:.3} (alpha {:.2}, rms residual {:.1e}), copy score {:.3} (alpha {:.2}).",
+                    d.limit, d.alpha, d.rms_residual, c.limit, c.alpha
+                ),
+                _ => String::new(),
+            };
             writeln!(
                 md,
-                "\nFinite N (snapshot {}; E_OT falls as N grows, so Delta_E of one pair of models rises with N): {}.",
+                "\nFinite N (snapshot {}; E_OT falls as N grows, so Delta_E of one pair of models rises with N): {}.{large_n}",
                 m.snapshot,
                 curve.join("; ")
             )?;
