@@ -123,6 +123,26 @@ impl Classifier {
         correct as f64 / images.nrows() as f64
     }
 
+    /// Class probabilities (softmax of the logits) of many images, in chunks, `[N, 10]`.
+    pub fn probabilities_of(&self, images: ArrayView2<f32>) -> Array2<f32> {
+        let _guard = tch::no_grad_guard();
+        let device = self.vs.device();
+        let mut out = Array2::zeros((images.nrows(), 10));
+        for (start, len) in chunk_ranges(images.nrows(), 1000) {
+            let end = start + len;
+            let x = to_images(images.slice(ndarray::s![start..end, ..]), device);
+            let p = self
+                .logits(&x)
+                .softmax(1, Kind::Float)
+                .to(Device::Cpu)
+                .contiguous();
+            let v: Vec<f32> = Vec::<f32>::try_from(p.flatten(0, -1)).expect("f32 probabilities");
+            let block = Array2::from_shape_vec((end - start, 10), v).expect("shape");
+            out.slice_mut(ndarray::s![start..end, ..]).assign(&block);
+        }
+        out
+    }
+
     /// Features of many images, in chunks, as an ndarray `[N, 128]`.
     pub fn features_of(&self, images: ArrayView2<f32>) -> Array2<f32> {
         let _guard = tch::no_grad_guard();

@@ -8,6 +8,7 @@
 //! | student fit ([`fit_verdict`]) | the student left at most `eval.fit_gap_max` of its initial sliced-W2 gap to the fine teacher reference, and the gap was real (`SW2(Phi_1, Phi_fine) > `[`NO_GAP_FLOOR_FACTOR`]` x floor`) | metrics, claims, sweeps |
 //! | teacher support ([`TEACHER_SUPPORT_MIN`]) | toy data: `Phi_32` on the support at least this share of the data's own rate | sweeps |
 //! | teacher fit ([`TEACHER_FIT_MAX`]) | any data: `SW2(Phi_fine, data)` at most this many times `SW2(data, data')` | sweeps, phase diagram |
+//! | MNIST teacher through the classifier ([`classifier_ok`]) | confidently classified share at least [`TEACHER_CONFIDENT_MIN`] of the data's, class shares within [`TEACHER_CLASS_TV_MAX`] | every verdict ([`teacher_gate`]) |
 //! | the one verdict ([`pairing_verdict`]): teacher gate, fit and movement, then copying / remapping from the copy score ([`COPY_SCORE_COPYING`], [`COPY_SCORE_REMAPPING`]) and the equivalent angle on the remapping ruler ([`THETA_COPY`], [`THETA_REMAP`]) | intervals over fresh seeds (a student) or training seeds (a sweep cell) | claims, sweeps, phase diagram |
 //! | memorisation ([`MEMORISED_FRACTION_MAX`]) | share of teacher samples with `d1/d2 < 1/3` | claims |
 //! | correlation ([`CORRELATION_P_MAX`]) | Pearson p-value of `delta(z)` against `D(z)` | claims |
@@ -33,6 +34,15 @@ pub const TEACHER_SUPPORT_MIN: f64 = 0.75;
 /// with the data's density (60,000 points on a 2-D manifold sit so close together that a
 /// teacher a small absolute distance off the manifold scores 6).
 pub const TEACHER_FIT_MAX: f64 = 2.0;
+/// A classifier probability at least this makes a sample "confidently a digit".
+pub const CONFIDENT_PROBABILITY: f64 = 0.9;
+/// MNIST teacher gate: its share of confidently classified samples at least this fraction of
+/// the training images' own share (ours: a teacher drawing mostly scribbles fails it).
+pub const TEACHER_CONFIDENT_MIN: f64 = 0.8;
+/// MNIST teacher gate: the total-variation distance between its predicted class shares and
+/// the training images' at most this (ours; sampling noise alone at N = 1000 is about 0.04).
+pub const TEACHER_CLASS_TV_MAX: f64 = 0.15;
+
 /// The teacher memorises when more than this share of its samples has `r = d1/d2 < 1/3`.
 pub const MEMORISED_FRACTION_MAX: f64 = 0.01;
 /// A correlation counts when its p-value is below this.
@@ -88,6 +98,14 @@ pub fn fit_verdict(
 pub fn teacher_ok(support_ratio: Option<f64>, fit_ratio: Option<f64>) -> bool {
     support_ratio.is_none_or(|r| r >= TEACHER_SUPPORT_MIN)
         && fit_ratio.is_none_or(|r| r <= TEACHER_FIT_MAX)
+}
+
+/// The MNIST part of the teacher gate: confidently classified samples at least
+/// [`TEACHER_CONFIDENT_MIN`] of the data's share, class proportions within
+/// [`TEACHER_CLASS_TV_MAX`].
+pub fn classifier_ok(c: &crate::pipeline::analyze::ClassifierCheck) -> bool {
+    c.teacher_confident >= TEACHER_CONFIDENT_MIN * c.data_confident
+        && c.class_tv <= TEACHER_CLASS_TV_MAX
 }
 
 /// Whether a sweep point counts: its student converged and its teacher passed the gate.
@@ -240,7 +258,11 @@ pub fn teacher_gate(m: &crate::schema::StudentMetrics) -> bool {
             .as_ref()
             .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12)),
         m.teacher_fit.as_ref().map(|t| t.ratio),
-    )
+    ) && m
+        .teacher_fit
+        .as_ref()
+        .and_then(|t| t.classifier.as_ref())
+        .is_none_or(classifier_ok)
 }
 
 /// The [`VerdictEvidence`] of one student: its fresh-seed copy-score and equivalent-angle

@@ -127,6 +127,74 @@ pub struct TeacherFit {
     /// (self excluded).
     #[serde(default)]
     pub nn_ratio: Option<f64>,
+    /// MNIST: the teacher's samples as the feature classifier sees them.
+    #[serde(default)]
+    pub classifier: Option<ClassifierCheck>,
+}
+
+/// The MNIST teacher seen through the feature classifier: are its samples digits, in the
+/// data's class proportions, with the data's features? Gated by [`crate::gates::teacher_ok`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierCheck {
+    /// Share of the teacher's fine-reference samples the classifier assigns a class with
+    /// probability at least [`crate::gates::CONFIDENT_PROBABILITY`].
+    pub teacher_confident: f64,
+    /// The same share for as many training images (the ceiling).
+    pub data_confident: f64,
+    /// Total-variation distance between the class shares the classifier predicts for the
+    /// teacher's samples and for the training images (0 = same proportions).
+    pub class_tv: f64,
+    /// Frechet distance in classifier features between the teacher's samples and training
+    /// images.
+    pub fd_teacher_data: f64,
+    /// The same between two disjoint sets of training images: the floor at this size.
+    pub fd_data_floor: f64,
+}
+
+impl ClassifierCheck {
+    /// Measures `teacher` samples against training rows `x` (the first `m` rows, and the next
+    /// `m` for the floor; `m = min(rows of teacher, rows of x / 2)`).
+    pub fn new(c: &Classifier, teacher: ArrayView2<f32>, x: ArrayView2<f32>) -> Result<Self> {
+        let m = teacher.nrows().min(x.nrows() / 2);
+        let (t, a, b) = (
+            teacher.slice(s![..m, ..]),
+            x.slice(s![..m, ..]),
+            x.slice(s![m..2 * m, ..]),
+        );
+        let (pt, pa) = (c.probabilities_of(t), c.probabilities_of(a));
+        let confident = |p: &Array2<f32>| {
+            p.rows()
+                .into_iter()
+                .filter(|r| {
+                    r.iter().cloned().fold(0.0f32, f32::max) as f64
+                        >= crate::gates::CONFIDENT_PROBABILITY
+                })
+                .count() as f64
+                / p.nrows().max(1) as f64
+        };
+        let shares = |p: &Array2<f32>| {
+            let mut h = [0.0f64; 10];
+            for r in p.rows() {
+                let k = r
+                    .iter()
+                    .enumerate()
+                    .max_by(|x, y| x.1.total_cmp(y.1))
+                    .map_or(0, |(k, _)| k);
+                h[k] += 1.0 / p.nrows().max(1) as f64;
+            }
+            h
+        };
+        let (ht, ha) = (shares(&pt), shares(&pa));
+        let class_tv = 0.5 * ht.iter().zip(&ha).map(|(a, b)| (a - b).abs()).sum::<f64>();
+        let (ft, fa, fb) = (c.features_of(t), c.features_of(a), c.features_of(b));
+        Ok(Self {
+            teacher_confident: confident(&pt),
+            data_confident: confident(&pa),
+            class_tv,
+            fd_teacher_data: dmd_analysis::frechet_distance(ft.view(), fa.view())?,
+            fd_data_floor: dmd_analysis::frechet_distance(fb.view(), fa.view())?,
+        })
+    }
 }
 
 impl TeacherFit {
@@ -158,6 +226,7 @@ impl TeacherFit {
             nn_ratio: median(teacher_nearest)
                 .zip(median(data_nearest_other))
                 .map(|(t, d)| t / d.max(f64::MIN_POSITIVE)),
+            classifier: None,
         }))
     }
 }
@@ -226,9 +295,10 @@ impl StudentMetrics {
 /// numbers computed from the same samples, so that stored `metrics.json` files are recomputed.
 /// 2: `Delta_E` bootstrap intervals re-centred on the estimate; the teacher's fit to the data.
 /// 3: the teacher's nearest-neighbour ratio uses the true median (mean of the middle two).
-/// 4: fresh-seed blocks, the finite-N curve, the remapping ruler, equivalent angles,
-///    within-class pairing on conditional data, partner ranks.
-pub const ANALYSIS_VERSION: u32 = 4;
+/// 4-5: fresh-seed blocks, the finite-N curve, the remapping ruler, equivalent angles,
+///    within-class pairing on conditional data, partner ranks, the fit on independent seeds,
+///    the classifier teacher gate.
+pub const ANALYSIS_VERSION: u32 = 5;
 
 /// The [`StudentMetrics::inputs`] key of a student's measurements.
 pub fn inputs_key(
@@ -374,7 +444,7 @@ pub fn analyze(
 
     let support = support_summary(cfg, data, &phi_fine, &phi_k, &g, n)?;
 
-    let teacher_fit = TeacherFit::new(
+    let mut teacher_fit = TeacherFit::new(
         phi_fine.view(),
         data.x.view(),
         &nn.d1,
@@ -382,6 +452,10 @@ pub fn analyze(
         e.sw_projections,
         e.seed,
     )?;
+    if let (Some(t), Some((c, _))) = (teacher_fit.as_mut(), classifier) {
+        tracing::info!("the teacher through the feature classifier");
+        t.classifier = Some(ClassifierCheck::new(c, phi_fine.view(), data.x.view())?);
+    }
 
     let metrics = StudentMetrics {
         experiment: cfg.name.clone(),

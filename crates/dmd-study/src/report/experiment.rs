@@ -70,6 +70,22 @@ pub(super) fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Res
                 t.ratio,
                 t.nn_ratio.map_or("-".into(), |r| format!("{r:.2}"))
             )?;
+            if let Some(c) = &t.classifier {
+                writeln!(
+                    md,
+                    "Through the MNIST classifier: {:.1}% of the teacher's samples are confidently a digit (training images {:.1}%), class shares {:.3} from the data's (total variation), feature Frechet distance {:.2} against the data's own floor {:.2}: the gate {}.",
+                    100.0 * c.teacher_confident,
+                    100.0 * c.data_confident,
+                    c.class_tv,
+                    c.fd_teacher_data,
+                    c.fd_data_floor,
+                    if crate::gates::classifier_ok(c) {
+                        "passes"
+                    } else {
+                        "fails (the teacher is not converged)"
+                    }
+                )?;
+            }
         }
     }
     if let Some(sup) = l.students.last().and_then(|m| m.support.as_ref()) {
