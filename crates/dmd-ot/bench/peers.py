@@ -81,6 +81,8 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=20.0,
                     help="stop repeating a peer once one run takes longer than this")
     ap.add_argument("--sinkhorn-iters", type=int, default=50)
+    ap.add_argument("--max-n-emd", type=int, default=4000,
+                    help="skip POT.emd2 (network simplex, minutes at N = 8000) above this N")
     ap.add_argument("--out")
     args = ap.parse_args()
 
@@ -101,6 +103,8 @@ def main():
         rec = {"case": case, "n": n, "d": d, "peers": {}}
         our = ours.get((case, n, d))
         for name, fn in peers.items():
+            if name == "POT.emd2" and n > args.max_n_emd:
+                continue
             t, runs, total = timed(lambda: fn(c), args.reps, args.max_seconds)
             entry = {"seconds": t, "runs": runs, "total_cost": total}
             if our is not None:

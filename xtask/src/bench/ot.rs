@@ -4,7 +4,8 @@
 //!
 //! Cases: the Gaussian grid (`N` x `d`), plus two hard inputs next to it ([`EXTRA_CASES`]): one
 //! outlier point 1e4 away from near-copy sets (N = 2000, d = 16), and a cost matrix whose entries
-//! span 1e-8 ... 1e8 (N = 1000). A peer whose total is *below* ours means our answer is not
+//! span 1e-8 ... 1e8 (N = 1000); and without `--quick` the finite-N curve's largest point,
+//! N = 8000 at d = 1024 (lap.lapjv and scipy only). A peer whose total is *below* ours means our answer is not
 //! optimal (a problem); one *above* ours is a suboptimal peer, reported in the note.
 
 use anyhow::{Context, Result};
@@ -22,6 +23,10 @@ use crate::paths;
 
 /// `(case, N, d)` run after the Gaussian grid (`bench_ot --case`); `d` is ignored for `range`.
 const EXTRA_CASES: [(&str, usize, usize); 2] = [("outlier", 2000, 16), ("range", 1000, 0)];
+
+/// The N-curve's largest point, exact `Delta_E` at N = 8000 in image dimension (not with
+/// `--quick`; POT's emd2 sits it out: `peers.py --max-n-emd`).
+const LARGE_CASE: (&str, usize, usize) = ("gaussian", 8000, 1024);
 
 const OT_EXACT_PEERS: [(&str, &str); 3] = [
     ("lap.lapjv", "lap"),
@@ -44,6 +49,9 @@ pub(super) fn bench_ot(o: &Opts, venv: &Venv) -> Result<Report> {
         .flat_map(|&d| ns.iter().map(move |&n| ("gaussian", n, d)))
         .collect();
     cases.extend(EXTRA_CASES);
+    if !o.quick {
+        cases.push(LARGE_CASE);
+    }
     let run = CaseRun {
         o,
         venv,

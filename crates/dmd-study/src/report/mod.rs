@@ -85,6 +85,7 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
             c.verdict
         )?;
     }
+    writeln!(md, "\n{CHOICES}")?;
     writeln!(md, "\n## Experiments\n")?;
     for name in EXPERIMENTS {
         let status = info
@@ -110,6 +111,20 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
 mod claims;
 mod experiment;
 mod sweeps;
+
+/// Where the paper is ambiguous or our scale differs and a config had to choose: the choice,
+/// the other reading, and why (printed in every report).
+const CHOICES: &str = "## Choices where the paper is silent or our scale differs
+
+| question | our choice | the other reading | why |
+|---|---|---|---|
+| teachers' optimiser | Adam (betas 0.9 / 0.999, no weight decay) with a linear warm-up and an EMA of the weights | EDM's own recipe for MNIST-sized nets (Adam at 1e-3 too; the paper does not name one) | the EDM setting the paper builds on; the optimiser is a config key (`teacher.adam`) |
+| MNIST teacher batch | 512 at the paper profile, 32 at `cpu` | 32 everywhere (DMD2-style), or 512 everywhere | at 512 a `cpu`-length teacher sees too few updates to learn digits; at `cpu` scale 32 trains further per minute (the teacher gate reports whether it learnt) |
+| fake score's noise range | the full 1000-point grid for the fake score; the DM gradient on indices 20..980 (2%-98%) | the same 2%-98% cut for both | DMD2 trains the fake score on every level it may be queried at; the cut for the DM gradient is DMD2's |
+| toys' distillation | the paper's 20k iterations at lr 2e-6 at the `paper` profile; 4000 iterations at 1e-4 at `cpu` | 2e-6 at every profile | at 2e-6 a `cpu`-length student never leaves Phi_1 and would \"copy\" by not moving; the verdict now refuses such a student (\"not moved\"), and the learning rate is the config key `distill.lr_generator` |
+| N for the claims | 1000 seeds, in 10 fresh-seed blocks (10,000 seeds) | one set of 1000 with a bootstrap | Delta_E depends on N (see each finite-N curve), and intervals over fresh seeds carry what a bootstrap of drawn seeds cannot |
+| teacher reference K | Euler, K = 8 (the paper's Phi_8), with Phi_32 beside it for the fit | Heun, or a finer K | the paper's Delta_E is against Phi_8 |
+";
 
 use claims::claims;
 use experiment::experiment_section;

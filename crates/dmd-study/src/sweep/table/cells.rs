@@ -50,10 +50,13 @@ pub(super) fn summarise(sweep: &SweepConfig, rows: &[Row]) -> Vec<Cell> {
                 snapshot,
                 n: all.len(),
                 n_counted: counted.len(),
-                delta_e: summ(&|r| Some(r.delta_e)),
-                delta_e_fine: summ(&|r| r.delta_e_fine),
-                copy_score: summ(&|r| Some(r.copy_score)),
-                copy_score_fine: summ(&|r| r.copy_score_fine),
+                // Bounded quantities keep their intervals inside their bounds.
+                delta_e: summ(&|r| Some(r.delta_e)).map(|s| s.bounded(0.0, f64::INFINITY)),
+                delta_e_fine: summ(&|r| r.delta_e_fine).map(|s| s.bounded(0.0, f64::INFINITY)),
+                copy_score: summ(&|r| Some(r.copy_score))
+                    .map(|s| s.bounded(f64::NEG_INFINITY, 1.0)),
+                copy_score_fine: summ(&|r| r.copy_score_fine)
+                    .map(|s| s.bounded(f64::NEG_INFINITY, 1.0)),
                 diversity: summ(&|r| r.diversity),
                 diversity_relative: summ(&|r| r.diversity_relative),
                 spread_ratio: summ(&|r| r.spread_ratio),

@@ -119,6 +119,11 @@ pub(super) fn write_csv(
             &c.spread_ratio,
         ] {
             match s {
+                // One seed has no spread or interval: empty, never sd 0 and [x, x].
+                Some(s) if !s.has_interval() => {
+                    rec.push(s.mean.to_string());
+                    rec.extend(std::iter::repeat_n(String::new(), 3));
+                }
                 Some(s) => rec.extend([s.mean, s.sd, s.lower, s.upper].map(|x| x.to_string())),
                 None => rec.extend(std::iter::repeat_n(String::new(), 4)),
             }
