@@ -304,3 +304,40 @@ fn check_verifies_the_data_files_a_config_names() {
         "{line}"
     );
 }
+
+#[test]
+fn an_npy_dataset_replaced_at_the_same_path_is_new_data() {
+    let (tmp, uid) = scratch();
+    let (out, runs) = (tmp.path().join("out"), tmp.path().join("runs"));
+    let npy = tmp.path().join("points.npy");
+    let data_set = format!(
+        "data={{ name = \"npy\", path = \"{}\", shape = [4] }}",
+        npy.display()
+    );
+    let teachers = || -> Vec<String> {
+        std::fs::read_dir(&runs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("teacher-"))
+            .collect()
+    };
+    for (round, scale) in [(1, 1.0f32), (2, 2.0)] {
+        let values: Vec<f32> = (0..600 * 4)
+            .map(|i| scale * ((i % 97) as f32 / 97.0 - 0.5))
+            .collect();
+        dmd_data::write_npy_f32(&npy, &[600, 4], &values).unwrap();
+        if let Some(u) = uid {
+            std::os::unix::fs::chown(&npy, Some(u), Some(u)).unwrap();
+        }
+        let o = run(
+            uid,
+            &out,
+            &runs,
+            &["--set", &data_set, "--set", "n_train=500"],
+            "",
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(teachers().len(), round, "round {round}: {:?}", teachers());
+    }
+}

@@ -120,6 +120,16 @@ impl DatasetSpec {
         }
     }
 
+    /// The files whose content no published checksum pins (so a run keys its stages by their
+    /// content hash): `npy` and Fashion-MNIST files. MNIST's are checked against their
+    /// published md5 on every load ([`crate::mnist::MNIST_MD5`]): any other content fails.
+    pub fn unpinned_files(&self) -> Vec<PathBuf> {
+        match self {
+            DatasetSpec::Mnist(_) => Vec::new(),
+            _ => self.files(),
+        }
+    }
+
     /// The files the dataset reads, whether or not they exist (none for the synthetic sets).
     pub fn files(&self) -> Vec<PathBuf> {
         match self {

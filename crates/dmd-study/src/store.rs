@@ -44,6 +44,40 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// [`file_sha256`] remembered by path, size and modification time in `<stages>/.sha256.json`, so
+/// a large data file is hashed once, not on every run (a changed file has a new size or mtime
+/// and is hashed again).
+pub fn file_sha256_cached(path: &Path, stages: &Path) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let key = format!(
+        "{}|{}|{}.{}",
+        fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    );
+    let cache_path = stages.join(".sha256.json");
+    let mut cache: std::collections::BTreeMap<String, String> = fs::read_to_string(&cache_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if let Some(sha) = cache.get(&key) {
+        return Ok(sha.clone());
+    }
+    let sha = file_sha256(path)?;
+    cache.insert(key, sha.clone());
+    // A cache that cannot be written (a read-only store) only costs the next run a re-hash.
+    if fs::create_dir_all(stages).is_ok()
+        && let Ok(text) = serde_json::to_string_pretty(&cache)
+    {
+        let _ = write_atomic(&cache_path, text.as_bytes());
+    }
+    Ok(sha)
+}
+
 /// What a finished stage's `DONE.json` records (each field where it applies).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StageDone {

@@ -63,6 +63,10 @@ struct TeacherKey<'a> {
     /// copy (absent without a user checkpoint, so other keys are unchanged).
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_sha256: Option<String>,
+    /// sha256 of the data files no published checksum pins (`npy`, Fashion-MNIST): a file
+    /// replaced at the same path is new data (empty, and absent from the key, otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    data_sha256: Vec<String>,
     compute: Compute,
 }
 
@@ -392,6 +396,12 @@ pub fn teacher_stage(
         teacher: &cfg.teacher,
         checkpoint: cfg.teacher_checkpoint.as_ref(),
         checkpoint_sha256: user.as_ref().map(|(_, sha)| sha.clone()),
+        data_sha256: cfg
+            .data
+            .unpinned_files()
+            .iter()
+            .map(|f| store::file_sha256_cached(f, &paths.stages))
+            .collect::<Result<_>>()?,
         compute: Compute::now(cfg.device.resolve()?),
     };
     let stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
