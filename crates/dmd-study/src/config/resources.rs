@@ -65,7 +65,7 @@ impl MemoryEstimate {
             .copied()
             .unwrap_or(0);
         let (key, what) = if self.assignment >= self.sample_sets.max(self.training_set) {
-            let (key, n) = if curve_max * curve_max > 2 * e.n_samples * e.n_samples {
+            let (key, n) = if (curve_max as f64).powi(2) > 2.0 * (e.n_samples as f64).powi(2) {
                 ("eval.n_curve", curve_max)
             } else {
                 ("eval.n_samples", e.n_samples)

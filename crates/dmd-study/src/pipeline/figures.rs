@@ -52,7 +52,7 @@ pub fn student_figures(
             height: data.shape[1] as usize,
             width: data.shape[2] as usize,
         };
-        let cols = 30.min(input.g.nrows());
+        let cols = 30.min(input.phi_fine.nrows());
         let nearest: Vec<usize> = column("nearest_train_index")
             .iter()
             .take(cols)
