@@ -27,7 +27,7 @@ pub(crate) struct AuctionWork {
 
 /// Ratio below which the final `eps` must stay, relative to the median over columns of
 /// `min_i C[i, j] - min C` (the typical matched cost above the floor).
-const COARSENESS_LIMIT: f64 = 1e-2;
+const COARSENESS_LIMIT: f64 = 1.0;
 
 /// The auction's final `eps` for a problem of size `n` with cost extremes `cmin`, `cmax`.
 fn eps_final(n: usize, cmin: f64, cmax: f64) -> f64 {

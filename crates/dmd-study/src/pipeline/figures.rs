@@ -115,15 +115,17 @@ pub fn student_figures(
     };
     if let Some(toy) = cfg.data.as_toy() {
         let emb = toy.embedder()?;
+        // The fine reference exists on the first N seeds only: every panel shows those seeds.
+        let m = n_pca.min(input.phi_fine.nrows());
         let plane = |a: &Array2<f32>| -> Result<Vec<(f64, f64)>> {
-            Ok(points(emb.project(a.view())?.mapv(f64::from).view()))
+            Ok(points(
+                emb.project(a.slice(s![..m, ..]))?.mapv(f64::from).view(),
+            ))
         };
-        let zs = input.z.slice(s![..n_pca, ..]).to_owned();
-        let pf = input.phi_fine.slice(s![..n_pca, ..]).to_owned();
         let (z, a, f, b, c) = (
-            plane(&zs)?,
+            plane(&input.z)?,
             plane(&pk)?,
-            plane(&pf)?,
+            plane(&input.phi_fine)?,
             plane(&p1)?,
             plane(&g)?,
         );
