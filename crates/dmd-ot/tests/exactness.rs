@@ -553,3 +553,34 @@ fn overflowing_costs_are_an_error() {
     assert!(matches!(err, OtError::Overflow { .. }), "{err:?}");
     assert!(err.to_string().contains("rescale"), "{err}");
 }
+
+#[test]
+fn copy_like_low_dimensional_sets_keep_the_auction() {
+    // A copying student in the chessboard's R^4 (two coordinates zero, small offsets): the
+    // matched costs are ~1e-2 of the range, so the auction's last epsilon resolves them. A
+    // coarseness limit set at 1e-2 of the matched cost sent this to JV alone, whose ~90 shortest
+    // paths per row over the many near-ties made every bootstrap resample 6x slower.
+    let n = 1000usize;
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let x = Array2::from_shape_fn((n, 4), |(_, j)| {
+        if j < 2 {
+            f32::from(rng.random_range(0u8..4)) * 0.5 + rng.random::<f32>() * 0.5
+        } else {
+            0.0
+        }
+    });
+    let y = Array2::from_shape_fn((n, 4), |(i, j)| {
+        x[[i, j]]
+            + if j < 2 {
+                rng.random::<f32>() * 0.3
+            } else {
+                0.0
+            }
+    });
+    let c = sq_euclidean_cost(x.view(), y.view());
+    let a = solve_assignment(c.view()).expect("valid");
+    assert_eq!(a.stats.method, Method::AuctionJv, "{:?}", a.stats);
+    assert!(a.stats.path_scans <= 5 * n as u64, "{:?}", a.stats);
+    let jv = solve_assignment_with(c.view(), Method::Jv).expect("valid");
+    assert!((a.total_cost - jv.total_cost).abs() <= 1e-12 * jv.total_cost);
+}
