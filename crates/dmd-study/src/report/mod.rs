@@ -48,7 +48,7 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
     writeln!(md, "# dmd-lab: reproduction report\n")?;
     writeln!(
         md,
-        "*Why Are DMD Students Lazy?* reproduced with dmd-lab. Delta_E = E_DT / E_OT - 1 over N fixed seeds (paper Eq. 6); copy score = (E_rand - E_DT) / (E_rand - E_OT) (1 = copying, 0 = random pairing); intervals are 95% bootstrap intervals over the seeds (resample quantiles re-centred on the estimate: a resample holds ~63% distinct seeds, whose optimal assignment costs more, so plain percentiles sit below Delta_E).\n"
+        "*Why Are DMD Students Lazy?* reproduced with dmd-lab. Delta_E = E_DT / E_OT - 1 over N fixed seeds (paper Eq. 6); copy score = (E_rand - E_DT) / (E_rand - E_OT) (1 = copying, 0 = random pairing); E_DT / E_rand = the direct pairs' cost over a random pairing's (0 = exact copy, 1 = random), from which the equivalent angle on the remapping ruler is read. The paper's Delta_E(Phi_8) is shown with a 95% bootstrap interval over its one set of N seeds (resample quantiles re-centred on the estimate: a resample holds ~63% distinct seeds, whose optimal assignment costs more); everything the verdict reads carries a 95% t-interval over 10 disjoint blocks of N fresh seeds.\n"
     )?;
     if let Some(i) = &info {
         writeln!(
