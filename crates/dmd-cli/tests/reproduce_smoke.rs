@@ -95,7 +95,42 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
             assert!(report.contains(&rel), "report does not embed {rel}");
         }
         assert!(out.join(exp).join("summary.json").is_file());
+        // Every student carries the verdict's evidence: the ruler figure, the evidence table,
+        // and within-class measures on conditional data.
+        assert!(
+            pngs.iter()
+                .any(|p| p.file_name().to_string_lossy().ends_with("-ruler.png")),
+            "{exp}: no ruler figure"
+        );
+        let snap = std::fs::read_dir(out.join(exp))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("snapshot-")
+            })
+            .unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(snap.join("metrics.json")).unwrap())
+                .unwrap();
+        let evidence = &m["evidence"];
+        assert!(
+            evidence["ruler"]["points"]
+                .as_array()
+                .is_some_and(|p| p.len() >= 2),
+            "{exp}"
+        );
+        assert_eq!(
+            evidence["within_class"].as_bool(),
+            Some(exp.ends_with("-cond")),
+            "{exp}: conditional experiments are measured within class"
+        );
     }
+    assert!(report.contains("Pairing evidence"), "{report}");
+    assert!(report.contains("Verdict rule (one function"), "{report}");
 
     // A second run redoes nothing: every stage is reused. The experiments' logs
     // (results/logs/<name>.log) are appended to, so read what the second run added.
