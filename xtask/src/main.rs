@@ -5,6 +5,7 @@
 mod bench;
 mod paths;
 mod process;
+mod python;
 mod reproduce;
 mod setup;
 mod test;

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: the project's one test command (also what `.ci/run` calls).
 //!
 //! Runs `setup` (a no-op when everything is installed), then `cargo fmt --check`,
-//! `cargo clippy --workspace --all-targets -- -D warnings`, and the whole test suite with
-//! `LIBTORCH` and `DMD_HOME` set. Tests run under cargo-nextest when it is installed (one
+//! `cargo clippy --workspace --all-targets -- -D warnings`, the whole test suite with
+//! `LIBTORCH` and `DMD_HOME` set, and the Python package's pytest suite
+//! ([`crate::python`]). Tests run under cargo-nextest when it is installed (one
 //! process per test, so libtorch's process-global random generator cannot make tests depend
 //! on each other); otherwise `cargo test` runs them on a single thread.
 
@@ -65,6 +66,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 "--test-threads=1",
             ]),
         )?;
+    }
+    for (name, mut cmd) in crate::python::commands()? {
+        step(&name, &mut cmd)?;
     }
     println!(
         "[test] all checks passed in {:.0} s",
