@@ -84,6 +84,9 @@ fn delta_e<'py>(
     Ok(out)
 }
 
+/// `(row_to_col, total_cost, certificate)` as returned to Python.
+type AssignmentResult<'py> = (Bound<'py, PyArray1<i64>>, f64, Bound<'py, PyDict>);
+
 /// The exact optimal assignment of a square cost matrix (float64): `(row_to_col, total_cost,
 /// certificate)`, the certificate a dict with the exactly summed duality gap, the scale it is
 /// measured against, the largest dual infeasibility relative to its entry, and `optimal`
@@ -92,7 +95,7 @@ fn delta_e<'py>(
 fn solve_assignment<'py>(
     py: Python<'py>,
     cost: PyReadonlyArray2<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, f64, Bound<'py, PyDict>)> {
+) -> PyResult<AssignmentResult<'py>> {
     let (n, m) = (cost.shape()[0], cost.shape()[1]);
     if n != m {
         return Err(PyValueError::new_err(format!(
@@ -119,6 +122,9 @@ fn solve_assignment<'py>(
     Ok((cols.into_pyarray(py), a.total_cost, d))
 }
 
+/// `(rank, p_value)` as returned to Python.
+type RanksResult<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
 /// Per-seed partner ranks `u_i` (0 = the seed's own partner is nearest; uniform under a random
 /// pairing) and their exact p-values: `(rank, p_value)`.
 #[pyfunction]
@@ -126,7 +132,7 @@ fn partner_ranks<'py>(
     py: Python<'py>,
     phi: &Bound<'py, PyAny>,
     g: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<RanksResult<'py>> {
     let (phi, g) = (as_f32(phi, "phi")?, as_f32(g, "g")?);
     let r = py
         .allow_threads(|| dmd_analysis::partner_ranks(phi.view(), g.view()))
