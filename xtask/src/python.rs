@@ -3,7 +3,7 @@
 //! checkout (built by maturin in release mode), and its pytest suite, which compares it with
 //! scipy's exact assignment.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -12,31 +12,9 @@ use crate::{paths, setup};
 /// What the suite needs besides the package itself.
 const PACKAGES: [&str; 4] = ["maturin>=1.5,<2", "numpy", "scipy", "pytest"];
 
-/// Creates the venv if needed and returns its interpreter.
-fn venv() -> Result<PathBuf> {
-    let dir = paths::dmd_home().join("py-venv");
-    let python = dir.join("bin").join("python");
-    if !python.is_file() {
-        let system = setup::python()?;
-        let status = Command::new(&system)
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .with_context(|| format!("could not run `{} -m venv`", system.display()))?;
-        if !status.success() || !python.is_file() {
-            bail!(
-                "`{} -m venv {}` failed ({status}): install the venv module (e.g. `apt-get install python3-venv`)",
-                system.display(),
-                dir.display()
-            );
-        }
-    }
-    Ok(python)
-}
-
 /// The pip and pytest commands of the Python step, in order.
 pub fn commands() -> Result<Vec<(String, Command)>> {
-    let python = venv()?;
+    let python = setup::venv(&paths::dmd_home().join("py-venv"))?;
     let root = paths::root();
     let pip = |args: &[&str]| {
         let mut c = Command::new(&python);

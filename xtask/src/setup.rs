@@ -385,3 +385,30 @@ fn io_context(e: std::io::Error, path: &Path) -> anyhow::Error {
         anyhow::Error::new(e).context(format!("I/O error on {}", path.display()))
     }
 }
+
+/// Creates a Python venv at `dir` with [`python`] unless it exists; returns its interpreter
+/// (the bench peers' venv and the Python package's test venv both come from here).
+pub fn venv(dir: &Path) -> Result<PathBuf> {
+    let python = dir.join("bin").join("python");
+    if !python.is_file() {
+        let system = self::python()?;
+        println!(
+            "[setup] creating a Python venv at {} (with {})",
+            dir.display(),
+            system.display()
+        );
+        let status = std::process::Command::new(&system)
+            .args(["-m", "venv"])
+            .arg(dir)
+            .status()
+            .with_context(|| format!("could not run `{} -m venv`", system.display()))?;
+        if !status.success() || !python.is_file() {
+            bail!(
+                "`{} -m venv {}` failed ({status}): install the venv module (e.g. `apt-get install python3-venv`)",
+                system.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(python)
+}

@@ -40,6 +40,17 @@ impl ReplicateSummary {
     }
 }
 
+impl std::fmt::Display for ReplicateSummary {
+    /// `mean [lower, upper]`, or `mean (interval n/a: 1 seed)` with one replicate.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.has_interval() {
+            write!(f, "{:.3} [{:.3}, {:.3}]", self.mean, self.lower, self.upper)
+        } else {
+            write!(f, "{:.3} (interval n/a: 1 seed)", self.mean)
+        }
+    }
+}
+
 /// The `q`-quantile (`q` in (0.5, 1)) of Student's t with `nu` degrees of freedom, by
 /// bisection on the two-sided tail `P(|T| >= t) = 2 (1 - q)`.
 pub fn student_t_quantile(q: f64, nu: f64) -> f64 {

@@ -143,11 +143,23 @@ fn load_image_split(
     hint: &str,
     verify: Option<Verify>,
 ) -> Result<Dataset, DataError> {
+    let (images, images_path, labels, labels_path) = read_split(dir, split, hint, verify)?;
+    decode_pair(&images, &images_path, &labels, &labels_path)
+}
+
+/// Reads (and verifies) one split's images and labels files: `(images, its path, labels, its
+/// path)`.
+fn read_split(
+    dir: &Path,
+    split: Split,
+    hint: &str,
+    verify: Option<Verify>,
+) -> Result<(IdxArray, PathBuf, IdxArray, PathBuf), DataError> {
     let images_path = resolve(dir, split, "images", "idx3");
     let labels_path = resolve(dir, split, "labels", "idx1");
     let images = read_idx(&images_path, hint, verify)?;
     let labels = read_idx(&labels_path, hint, verify)?;
-    decode_pair(&images, &images_path, &labels, &labels_path)
+    Ok((images, images_path, labels, labels_path))
 }
 
 /// Reads, verifies and validates one split's files without decoding the images (what
@@ -158,10 +170,7 @@ fn check_image_split(
     hint: &str,
     verify: Option<Verify>,
 ) -> Result<usize, DataError> {
-    let images_path = resolve(dir, split, "images", "idx3");
-    let labels_path = resolve(dir, split, "labels", "idx1");
-    let images = read_idx(&images_path, hint, verify)?;
-    let labels = read_idx(&labels_path, hint, verify)?;
+    let (images, images_path, labels, labels_path) = read_split(dir, split, hint, verify)?;
     check_pair(&images, &images_path, &labels, &labels_path)
 }
 

@@ -250,13 +250,18 @@ pub fn pairing_verdict(ev: &VerdictEvidence) -> Verdict {
     Verdict::Pairing { pairing }
 }
 
+/// Toy data: the teacher's `Phi_fine` on-support share over the data's own.
+pub fn teacher_support_ratio(m: &crate::schema::StudentMetrics) -> Option<f64> {
+    m.support
+        .as_ref()
+        .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12))
+}
+
 /// The teacher gate of one student's `metrics.json`: the support ratio (toy data) and the fit
 /// ratio, as [`teacher_ok`] reads them.
 pub fn teacher_gate(m: &crate::schema::StudentMetrics) -> bool {
     teacher_ok(
-        m.support
-            .as_ref()
-            .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12)),
+        teacher_support_ratio(m),
         m.teacher_fit.as_ref().map(|t| t.ratio),
     ) && m
         .teacher_fit
@@ -287,12 +292,11 @@ pub fn student_verdict(m: &crate::schema::StudentMetrics) -> Verdict {
     pairing_verdict(&student_evidence(m))
 }
 
-/// A claim about a student's pairing: reproduced when the verdict is the `expected` pairing,
-/// not reproduced for another pairing, and the gate's reason otherwise.
-pub fn pairing_claim(verdict: Verdict, expected: Pairing) -> ClaimVerdict {
+/// A claim read from a student's verdict: when the gates let its pairing be read, `holds`
+/// (given that pairing) decides reproduced or not; otherwise the gate's reason.
+pub fn claim_from_verdict(verdict: Verdict, holds: impl FnOnce(Pairing) -> bool) -> ClaimVerdict {
     match verdict {
-        Verdict::Pairing { pairing } if pairing == expected => ClaimVerdict::Reproduced,
-        Verdict::Pairing { .. } => ClaimVerdict::NotReproduced,
+        Verdict::Pairing { pairing } => claim_verdict(true, holds(pairing)),
         Verdict::StudentNotConverged {
             why: NotConverged::Fit { gap_remaining },
         } => ClaimVerdict::StudentNotConverged(Some(gap_remaining)),
@@ -302,6 +306,11 @@ pub fn pairing_claim(verdict: Verdict, expected: Pairing) -> ClaimVerdict {
         Verdict::TeacherNotConverged => ClaimVerdict::Uninformative,
         Verdict::NotMeasured => ClaimVerdict::NotRun,
     }
+}
+
+/// A claim that the student's pairing is `expected` ([`claim_from_verdict`]).
+pub fn pairing_claim(verdict: Verdict, expected: Pairing) -> ClaimVerdict {
+    claim_from_verdict(verdict, |p| p == expected)
 }
 
 /// The verdict of one claim of the paper.

@@ -2,7 +2,7 @@
 //! for the `ot`/`nn` peers and torch only when a suite needs it; a stamp file records what
 //! installed so later runs skip pip, and a package that fails to install is recorded as missing.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,28 +32,8 @@ impl Venv {
     /// are reported and recorded as missing, not fatal.
     pub(super) fn ensure(torch: bool) -> Result<Venv> {
         let dir = Self::dir();
-        let python = dir.join("bin").join("python");
-        let created = !python.is_file();
-        if created {
-            let system = setup::python()?;
-            println!(
-                "[bench] creating the peers' Python venv at {} (with {})",
-                dir.display(),
-                system.display()
-            );
-            let status = Command::new(&system)
-                .args(["-m", "venv"])
-                .arg(&dir)
-                .status()
-                .with_context(|| format!("could not run `{} -m venv`", system.display()))?;
-            if !status.success() || !python.is_file() {
-                bail!(
-                    "`{} -m venv {}` failed ({status}): install the venv module (e.g. `apt-get install python3-venv`)",
-                    system.display(),
-                    dir.display()
-                );
-            }
-        }
+        let created = !dir.join("bin").join("python").is_file();
+        let python = setup::venv(&dir)?;
         let stamp_path = dir.join(VENV_STAMP);
         if created {
             // a stamp left from an earlier venv says nothing about this one

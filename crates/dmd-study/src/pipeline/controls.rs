@@ -102,21 +102,20 @@ pub fn pairing_evidence(
 ) -> Result<PairingEvidence> {
     let n = plan.n_pairing;
     let rows = n * plan.replicates;
-    let first = |a: &Array2<f32>, m: usize| a.slice(s![..m, ..]).to_owned();
     let labels_of = |m: usize| input.labels.map(|l| &l[..m]);
-    let (phi_k, phi_1, g) = (
-        first(input.phi_k, rows),
-        first(input.phi_1, rows),
-        first(input.g, rows),
-    );
     tracing::info!(n, replicates = plan.replicates, "fresh-seed blocks");
     let point = |other: &Array2<f32>| -> Result<FiniteNPoint> {
-        let blocks = block_pairings(phi_k.view(), other.view(), labels_of(rows), n)?;
+        let blocks = block_pairings(
+            input.phi_k.slice(s![..rows, ..]),
+            other.slice(s![..rows, ..]),
+            labels_of(rows),
+            n,
+        )?;
         FiniteNPoint::from_blocks(n, &blocks, LEVEL)
             .ok_or_else(|| anyhow::anyhow!("no fresh-seed block of {n} seeds"))
     };
-    let student = point(&g)?;
-    let teacher_one_step = point(&phi_1)?;
+    let student = point(input.g)?;
+    let teacher_one_step = point(input.phi_1)?;
     tracing::info!(ns = ?plan.n_curve, "finite-N curve");
     let all = input.g.nrows().min(input.phi_k.nrows());
     let n_curve = finite_n_curve(

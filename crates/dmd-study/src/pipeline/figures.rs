@@ -284,6 +284,17 @@ pub fn evidence_figures(m: &crate::schema::StudentMetrics, fig_dir: &Path) -> Re
         ""
     };
     let mut written = Vec::new();
+    let mut save = |name: &str, series: &[BandSeries], axes: Axes, log_x: bool| -> Result<()> {
+        let path = fig_dir.join(format!("snapshot-{:06}-{name}.png", m.snapshot));
+        let opts = BandOptions {
+            log_x,
+            reference: None,
+            x_labels: None,
+        };
+        save_png(&band_plot(series, &axes, &opts)?, &path)?;
+        written.push(path);
+        Ok(())
+    };
     let point = |x: f64, y: f64, lo: f64, hi: f64| BandPoint {
         x,
         y,
@@ -331,27 +342,19 @@ pub fn evidence_figures(m: &crate::schema::StudentMetrics, fig_dir: &Path) -> Re
         ev.teacher_one_step_angle,
         ev.teacher_one_step.dt_ratio.mean,
     ));
-    let path = fig_dir.join(format!("snapshot-{:06}-ruler.png", m.snapshot));
-    save_png(
-        &band_plot(
-            &series,
-            &Axes::new(
-                &format!(
-                    "{tag}: remapping ruler G = Phi_K(R_theta z), N = {}{within}",
-                    ev.n
-                ),
-                "rotation angle theta of the noise (radians)",
-                "copy score / E_DT over E_rand",
+    save(
+        "ruler",
+        &series,
+        Axes::new(
+            &format!(
+                "{tag}: remapping ruler G = Phi_K(R_theta z), N = {}{within}",
+                ev.n
             ),
-            &BandOptions {
-                log_x: false,
-                reference: None,
-                x_labels: None,
-            },
-        )?,
-        &path,
+            "rotation angle theta of the noise (radians)",
+            "copy score / E_DT over E_rand",
+        ),
+        false,
     )?;
-    written.push(path);
     if ev.n_curve.len() >= 2 {
         let curve = |label: &str, f: &dyn Fn(&dmd_analysis::FiniteNPoint) -> dmd_analysis::ReplicateSummary| {
             BandSeries {
@@ -366,28 +369,20 @@ pub fn evidence_figures(m: &crate::schema::StudentMetrics, fig_dir: &Path) -> Re
                     .collect(),
             }
         };
-        let path = fig_dir.join(format!("snapshot-{:06}-n_curve.png", m.snapshot));
-        save_png(
-            &band_plot(
-                &[
-                    curve("Delta_E", &|p| p.delta_e),
-                    curve("copy score", &|p| p.copy_score),
-                    curve("E_DT / E_rand", &|p| p.dt_ratio),
-                ],
-                &Axes::new(
-                    &format!("{tag}: pairing against the number of seeds N{within}"),
-                    "N (seeds per block; blocks = drawn seeds / N)",
-                    "mean over blocks, 95% t-interval",
-                ),
-                &BandOptions {
-                    log_x: true,
-                    reference: None,
-                    x_labels: None,
-                },
-            )?,
-            &path,
+        save(
+            "n_curve",
+            &[
+                curve("Delta_E", &|p| p.delta_e),
+                curve("copy score", &|p| p.copy_score),
+                curve("E_DT / E_rand", &|p| p.dt_ratio),
+            ],
+            Axes::new(
+                &format!("{tag}: pairing against the number of seeds N{within}"),
+                "N (seeds per block; blocks = drawn seeds / N)",
+                "mean over blocks, 95% t-interval",
+            ),
+            true,
         )?;
-        written.push(path);
     }
     Ok(written)
 }

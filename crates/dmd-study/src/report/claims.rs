@@ -41,10 +41,7 @@ pub(super) fn remapped(m: &StudentMetrics) -> f64 {
 /// A claim that needs a student the verdict rule reads: `holds` when its gates pass, the
 /// gate's reason otherwise ([`crate::gates::pairing_verdict`]).
 pub(super) fn gated(m: &StudentMetrics, holds: bool) -> ClaimVerdict {
-    match student_verdict(m) {
-        Verdict::Pairing { .. } => claim_verdict(true, holds),
-        other => pairing_claim(other, Pairing::Copying),
-    }
+    crate::gates::claim_from_verdict(student_verdict(m), |_| holds)
 }
 
 /// The verdict's evidence in words: the fresh-seed copy score and equivalent angle of the
@@ -61,9 +58,9 @@ pub(super) fn fmt_evidence(m: &StudentMetrics) -> String {
     format!(
         "{}copy score {} angle {}; Phi_1: copy score {} angle {}; {} (N = {}, {} fresh-seed blocks)",
         if e.within_class { "within class: " } else { "" },
-        fmt_summary(&e.student.copy_score),
+        e.student.copy_score,
         angle(&e.student_angle),
-        fmt_summary(&e.teacher_one_step.copy_score),
+        e.teacher_one_step.copy_score,
         angle(&e.teacher_one_step_angle),
         if e.moved {
             "moved"
@@ -73,15 +70,6 @@ pub(super) fn fmt_evidence(m: &StudentMetrics) -> String {
         e.n,
         e.replicates
     )
-}
-
-/// `mean [lower, upper]`, or `mean (n/a)` with one replicate.
-pub(super) fn fmt_summary(s: &dmd_analysis::ReplicateSummary) -> String {
-    if s.has_interval() {
-        format!("{:.3} [{:.3}, {:.3}]", s.mean, s.lower, s.upper)
-    } else {
-        format!("{:.3} (n/a)", s.mean)
-    }
 }
 
 pub(super) fn last(l: Option<&Loaded>) -> Option<&StudentMetrics> {

@@ -1,6 +1,6 @@
 //! One experiment's section: its per-snapshot table, fit and teacher numbers, figures.
 
-use super::claims::{fine, fmt_de, fmt_summary, remapped};
+use super::claims::{fine, fmt_de, remapped};
 use super::*;
 
 pub(super) fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
@@ -169,9 +169,9 @@ fn evidence_table(md: &mut String, l: &Loaded) -> Result<()> {
                 md,
                 "| {} | {who} | {} | {} | {} | {} | {verdict} |",
                 m.snapshot,
-                fmt_summary(&p.delta_e),
-                fmt_summary(&p.copy_score),
-                fmt_summary(&p.dt_ratio),
+                p.delta_e,
+                p.copy_score,
+                p.dt_ratio,
                 angle(a),
             )?;
         }
@@ -206,9 +206,7 @@ fn evidence_table(md: &mut String, l: &Loaded) -> Result<()> {
                 .map(|p| {
                     format!(
                         "N = {}: Delta_E {}, copy score {}",
-                        p.n,
-                        fmt_summary(&p.delta_e),
-                        fmt_summary(&p.copy_score)
+                        p.n, p.delta_e, p.copy_score
                     )
                 })
                 .collect();

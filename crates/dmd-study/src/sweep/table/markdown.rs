@@ -4,8 +4,7 @@ use super::*;
 
 pub(super) fn fmt_summary(s: &Option<ReplicateSummary>) -> String {
     match s {
-        Some(s) if s.n > 1 => format!("{:.3} [{:.3}, {:.3}]", s.mean, s.lower, s.upper),
-        Some(s) => format!("{:.3} (interval n/a: 1 seed)", s.mean),
+        Some(s) => s.to_string(),
         None => "-".into(),
     }
 }

@@ -20,10 +20,7 @@ pub(super) fn read_point(
         let path = dir.join(&s.metrics);
         let m: StudentMetrics = read_json(&path, "rerun the sweep")?;
         let pairing = m.pairing();
-        let teacher_support_ratio = m
-            .support
-            .as_ref()
-            .map(|s| s.teacher_fine.fraction_on_support / s.data.fraction_on_support.max(1e-12));
+        let teacher_support_ratio = crate::gates::teacher_support_ratio(&m);
         let teacher_projected_support_ratio = m.support.as_ref().map(|s| {
             s.teacher_fine.fraction_projected_on_support
                 / s.data.fraction_projected_on_support.max(1e-12)
