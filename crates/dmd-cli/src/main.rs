@@ -5,6 +5,7 @@
 //! arguments, 3 for an experiment that needs files the user must bring, 1 for any other
 //! failure. `DMD_THREADS` sets the intra-op thread count (the job runner sets it per child).
 
+mod import;
 mod info;
 
 use clap::{Args, Parser, Subcommand};
@@ -76,6 +77,9 @@ enum Command {
     Reproduce(ReproduceArgs),
     /// Run a grid of one experiment's config keys (seeds included), then its table and figures.
     Sweep(SweepArgs),
+    /// Import a teacher or generator from a PyTorch state dict in EDM's names (safetensors or
+    /// torch.save) into a dmd-nets checkpoint, checking every name and shape.
+    Import(import::ImportArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
 }
@@ -114,6 +118,7 @@ fn main() {
         }),
         Command::Reproduce(a) => reproduce::run(a.into()),
         Command::Sweep(a) => sweep::run(a.into()),
+        Command::Import(a) => import::run(a),
         Command::Info => info::run(),
     };
     if let Err(err) = result {

@@ -146,44 +146,32 @@ pub fn load(path: &Path, device: Device) -> Result<Denoiser, NetError> {
             format!("not a readable safetensors file (truncated or corrupt?): {e:?}"),
         )
     })?;
+    let mut tensors = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let t = SourceTensor::from_view(path, &name, &view)?;
+        tensors.insert(name, t);
+    }
     let mut den = Denoiser::build(&config, device, Fill::Zeros)?;
     den.sigma_data = sigma_data;
-    let vars: BTreeMap<String, Tensor> = den.vs.variables().into_iter().collect();
+    fill(&mut den, path, &tensors, "the stored config")?;
+    Ok(den)
+}
 
-    let missing: Vec<&String> = vars.keys().filter(|k| st.tensor(k).is_err()).collect();
-    let names = st.names();
-    let extra: Vec<&&str> = names.iter().filter(|n| !vars.contains_key(**n)).collect();
-    if !missing.is_empty() || !extra.is_empty() {
-        let show = |v: Vec<String>| {
-            let n = v.len();
-            let mut s = v.into_iter().take(5).collect::<Vec<_>>().join(", ");
-            if n > 5 {
-                s.push_str(&format!(", ... ({n} in all)"));
-            }
-            s
-        };
-        return Err(NetError::checkpoint(
-            path,
-            format!(
-                "tensors do not match the stored config: missing [{}]; unexpected [{}]",
-                show(missing.into_iter().cloned().collect()),
-                show(extra.into_iter().map(|s| s.to_string()).collect()),
-            ),
-        ));
-    }
-    let mut sources = Vec::with_capacity(vars.len());
-    for (name, var) in &vars {
-        let view = st.tensor(name).expect("presence checked");
-        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        if shape != var.size() {
-            return Err(NetError::checkpoint(
-                path,
-                format!(
-                    "tensor `{name}` has shape {shape:?}, the stored config needs {:?}",
-                    var.size()
-                ),
-            ));
-        }
+/// One tensor read from a file, before it is copied into a network: its shape, element type
+/// and contiguous little-endian bytes.
+#[derive(Debug, Clone)]
+pub struct SourceTensor<'a> {
+    /// Shape.
+    pub shape: Vec<i64>,
+    /// Element type (a float kind).
+    pub kind: Kind,
+    /// Contiguous row-major little-endian bytes.
+    pub data: std::borrow::Cow<'a, [u8]>,
+}
+
+impl<'a> SourceTensor<'a> {
+    /// A safetensors view as a source tensor; non-float dtypes are an error naming the tensor.
+    pub fn from_view(path: &Path, name: &str, view: &TensorView<'a>) -> Result<Self, NetError> {
         let kind = match view.dtype() {
             Dtype::F32 => Kind::Float,
             Dtype::F64 => Kind::Double,
@@ -196,7 +184,74 @@ pub fn load(path: &Path, device: Device) -> Result<Denoiser, NetError> {
                 ));
             }
         };
-        let src = Tensor::f_from_data_size(view.data(), &shape, kind)
+        Ok(SourceTensor {
+            shape: view.shape().iter().map(|&d| d as i64).collect(),
+            kind,
+            data: std::borrow::Cow::Borrowed(view.data()),
+        })
+    }
+
+    /// The tensor as f32 values (for checks on small buffers such as EDM's resample filters).
+    pub fn to_f32(&self, path: &Path, name: &str) -> Result<Vec<f32>, NetError> {
+        let t = Tensor::f_from_data_size(&self.data, &self.shape, self.kind)
+            .map_err(|e| NetError::checkpoint(path, format!("tensor `{name}`: {e}")))?;
+        let t = t.to_kind(Kind::Float).reshape([-1]);
+        Vec::<f32>::try_from(&t)
+            .map_err(|e| NetError::checkpoint(path, format!("tensor `{name}`: {e}")))
+    }
+}
+
+/// Copies `tensors` (names as in the denoiser's VarStore) into `den`'s variables after checking
+/// that the names match exactly and every shape fits; `what` names the network config the
+/// tensors are checked against ("the stored config", "the network config"). Nothing is copied
+/// unless everything fits.
+pub(crate) fn fill(
+    den: &mut Denoiser,
+    path: &Path,
+    tensors: &BTreeMap<String, SourceTensor<'_>>,
+    what: &str,
+) -> Result<(), NetError> {
+    let device = den.device();
+    let vars: BTreeMap<String, Tensor> = den.vs.variables().into_iter().collect();
+    let missing: Vec<&String> = vars.keys().filter(|k| !tensors.contains_key(*k)).collect();
+    let extra: Vec<&String> = tensors.keys().filter(|n| !vars.contains_key(*n)).collect();
+    if !missing.is_empty() || !extra.is_empty() {
+        let show = |v: Vec<&String>| {
+            let n = v.len();
+            let mut s = v
+                .into_iter()
+                .take(5)
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if n > 5 {
+                s.push_str(&format!(", ... ({n} in all)"));
+            }
+            s
+        };
+        return Err(NetError::checkpoint(
+            path,
+            format!(
+                "tensors do not match {what}: missing [{}]; unexpected [{}]",
+                show(missing),
+                show(extra),
+            ),
+        ));
+    }
+    let mut sources = Vec::with_capacity(vars.len());
+    for (name, var) in &vars {
+        let t = &tensors[name];
+        if t.shape != var.size() {
+            return Err(NetError::checkpoint(
+                path,
+                format!(
+                    "tensor `{name}` has shape {:?}, {what} needs {:?}",
+                    t.shape,
+                    var.size()
+                ),
+            ));
+        }
+        let src = Tensor::f_from_data_size(&t.data, &t.shape, t.kind)
             .map_err(|e| NetError::checkpoint(path, format!("tensor `{name}`: {e}")))?;
         sources.push((var, src));
     }
@@ -206,8 +261,7 @@ pub fn load(path: &Path, device: Device) -> Result<Denoiser, NetError> {
             var.f_copy_(&src.to_kind(Kind::Float).to_device(device))?;
         }
         Ok(())
-    })?;
-    Ok(den)
+    })
 }
 
 impl Denoiser {

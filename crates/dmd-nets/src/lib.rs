@@ -36,6 +36,7 @@ pub mod convert;
 pub mod denoiser;
 pub mod device;
 pub mod error;
+pub mod import;
 pub mod karras;
 pub mod layers;
 pub mod loss;

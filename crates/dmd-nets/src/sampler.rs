@@ -44,7 +44,7 @@ pub fn nfe(steps: usize, solver: Solver) -> usize {
 /// `Phi_K(z)` for a trained denoiser: `z` `[N, ...data_shape]` standard normal; `labels`
 /// optional `[N]` i64. Runs without gradients, in eval mode, `chunk` rows at a time (so e.g.
 /// 2000 UNet samples fit in memory); returns f32 `[N, ...data_shape]` on the denoiser's device.
-/// `steps = 0` returns `80 z` unchanged.
+/// `steps = 0` returns `80 z` unchanged. The ODE state is f32 (see [`sample_in`]).
 pub fn sample(
     den: &Denoiser,
     z: &Tensor,
@@ -52,6 +52,22 @@ pub fn sample(
     steps: usize,
     solver: Solver,
     chunk: i64,
+) -> Tensor {
+    sample_in(den, z, labels, steps, solver, chunk, Kind::Float)
+}
+
+/// [`sample`] with the ODE state `x` kept in `state` (`Kind::Float` or `Kind::Double`); the
+/// network always runs in its own precision and its output is cast to `state`. EDM's
+/// `generate.py` keeps the state in f64 (`Kind::Double`), which matters for `K = 2`, where
+/// `x - D(x)` at `sigma = 80` cancels most of a state of size `80 |z|`. Returns `state`.
+pub fn sample_in(
+    den: &Denoiser,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    steps: usize,
+    solver: Solver,
+    chunk: i64,
+    state: Kind,
 ) -> Tensor {
     let _guard = tch::no_grad_guard();
     let device = den.device();
@@ -61,17 +77,15 @@ pub fn sample(
     let mut start = 0;
     while start < n {
         let len = chunk.min(n - start);
-        let zc = z
-            .narrow(0, start, len)
-            .to_device(device)
-            .to_kind(Kind::Float);
+        let zc = z.narrow(0, start, len).to_device(device).to_kind(state);
         let yc = labels.map(|y| y.narrow(0, start, len).to_device(device));
-        let d = |x: &Tensor, sigma: f64| den.denoise_at(x, sigma, yc.as_ref(), false);
+        let d =
+            |x: &Tensor, sigma: f64| den.denoise_at(x, sigma, yc.as_ref(), false).to_kind(state);
         outs.push(sample_with(d, &zc, steps, solver));
         start += len;
     }
     if outs.is_empty() {
-        return z.to_device(device).to_kind(Kind::Float) * crate::karras::SIGMA_MAX;
+        return z.to_device(device).to_kind(state) * crate::karras::SIGMA_MAX;
     }
     Tensor::cat(&outs, 0)
 }

@@ -155,7 +155,7 @@ fn foreign_and_mismatched_files_are_rejected() {
         let cfg = NetConfig::Mlp(MlpConfig::new(4));
         m.insert(KEY_CONFIG.into(), serde_json::to_string(&cfg).unwrap());
     });
-    expect_checkpoint_error(&wrong_set, "unexpected [model.map_label.weight]");
+    expect_checkpoint_error(&wrong_set, "unexpected [`model.map_label.weight`]");
 
     // A config that does not parse, and no config at all.
     let bad_json = dir.path().join("bad_json.safetensors");
