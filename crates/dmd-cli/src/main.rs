@@ -77,6 +77,10 @@ enum Command {
     Reproduce(ReproduceArgs),
     /// Run a grid of one experiment's config keys (seeds included), then its table and figures.
     Sweep(SweepArgs),
+    /// Measure a one-step generator trained elsewhere (a dmd-nets checkpoint, e.g. from
+    /// `dmd import`) against the config's teacher, training nothing: the same measurements,
+    /// figures and report section as a distilled student, in `<out>/<name>-eval`.
+    Eval(EvalArgs),
     /// Import a teacher or generator from a PyTorch state dict in EDM's names (safetensors or
     /// torch.save) into a dmd-nets checkpoint, checking every name and shape.
     Import(import::ImportArgs),
@@ -118,6 +122,7 @@ fn main() {
         }),
         Command::Reproduce(a) => reproduce::run(a.into()),
         Command::Sweep(a) => sweep::run(a.into()),
+        Command::Eval(a) => eval(a),
         Command::Import(a) => import::run(a),
         Command::Info => info::run(),
     };
@@ -245,6 +250,45 @@ fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {
         result.name,
         result.wall_s,
         result.snapshots.len(),
+        paths.results.join(&result.name).display()
+    );
+    Ok(())
+}
+
+/// Arguments of `dmd eval`.
+#[derive(Debug, Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The generator to measure (a dmd-nets checkpoint of the config's student network).
+    #[arg(long)]
+    student: PathBuf,
+    /// The teacher (a dmd-nets checkpoint of `[teacher.net]`); default: the config's
+    /// `teacher_checkpoint`, or its teacher already trained in the stage store.
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let profile = a.run.profile.unwrap_or_else(default_profile);
+    let mut cfg = ExperimentConfig::load(&a.run.config, &profile, &a.run.sets)?;
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    cfg.name = format!("{}-eval", cfg.name);
+    cfg.distill_from.clear();
+    cfg.student_checkpoint = Some(absolute(&a.student));
+    if let Some(t) = &a.teacher {
+        cfg.teacher_checkpoint = Some(absolute(t));
+    }
+    pipeline::check_inputs(&cfg, &a.run.config)?;
+    let paths = Paths {
+        stages: a.run.runs,
+        results: a.run.out,
+    };
+    let result = pipeline::run_experiment(&cfg, &profile, &paths, Until::Analyze)?;
+    println!(
+        "{}: measured in {:.0} s; results in {}",
+        result.name,
+        result.wall_s,
         paths.results.join(&result.name).display()
     );
     Ok(())

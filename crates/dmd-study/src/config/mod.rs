@@ -55,6 +55,11 @@ pub struct ExperimentConfig {
     /// `DMD_HOME` unless absolute). The `[teacher]` section then only describes its network.
     #[serde(default)]
     pub teacher_checkpoint: Option<PathBuf>,
+    /// A one-step generator trained elsewhere (a dmd-nets checkpoint, e.g. written by
+    /// `dmd import`) to measure instead of distilling one (`dmd eval`); relative to the data
+    /// folder unless absolute. It is measured against the final teacher, keyed by its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_checkpoint: Option<PathBuf>,
     /// Teacher snapshots (iteration counts) to distil from; empty = the final teacher only.
     #[serde(default)]
     pub distill_from: Vec<u64>,
@@ -220,6 +225,14 @@ impl ExperimentConfig {
                     format!("snapshot {s} is neither in teacher.snapshots nor teacher.iterations"),
                 ));
             }
+        }
+        if self.student_checkpoint.is_some() && !self.distill_from.is_empty() {
+            return Err(key_err(
+                "student_checkpoint",
+                "a student trained elsewhere is measured against the final teacher only; \
+                 remove distill_from"
+                    .into(),
+            ));
         }
         let e = &self.eval;
         for (k, v) in [

@@ -253,7 +253,8 @@ pub fn student_figures(
 /// their `metrics.jsonl`.
 pub fn dm_loss_figure(logs: &[(u64, PathBuf)], path: &Path) -> Result<()> {
     let mut curves = Vec::new();
-    for (snapshot, log) in logs {
+    // A student measured by `dmd eval` was trained elsewhere and has no log here.
+    for (snapshot, log) in logs.iter().filter(|(_, log)| log.is_file()) {
         let text = std::fs::read_to_string(log)
             .with_context(|| format!("cannot read {}", log.display()))?;
         let points: Vec<(f64, f64)> = text

@@ -113,6 +113,13 @@ pub fn check_inputs(cfg: &ExperimentConfig, file: &std::path::Path) -> Result<()
             })?;
         }
     }
+    if cfg.student_checkpoint.is_some() {
+        user_student(cfg).map_err(|e| ConfigError::Key {
+            file: file.to_path_buf(),
+            key: "student_checkpoint".into(),
+            message: format!("{e:#}"),
+        })?;
+    }
     Ok(())
 }
 
@@ -120,25 +127,61 @@ pub fn check_inputs(cfg: &ExperimentConfig, file: &std::path::Path) -> Result<()
 /// exists, reads as a dmd-nets checkpoint, and holds the network `[teacher.net]` describes.
 /// Returns its path and the sha256 of its content; `None` without `teacher_checkpoint`.
 pub fn user_checkpoint(cfg: &ExperimentConfig) -> Result<Option<(PathBuf, String)>> {
-    let Some(ckpt) = &cfg.teacher_checkpoint else {
-        return Ok(None);
-    };
+    cfg.teacher_checkpoint
+        .as_ref()
+        .map(|c| checked_checkpoint(c, "teacher_checkpoint", &cfg.teacher.net, "[teacher.net]"))
+        .transpose()
+}
+
+/// The student checkpoint a config names (`dmd eval`), checked like [`user_checkpoint`]
+/// against the student's network.
+pub fn user_student(cfg: &ExperimentConfig) -> Result<Option<(PathBuf, String)>> {
+    cfg.student_checkpoint
+        .as_ref()
+        .map(|c| {
+            checked_checkpoint(
+                c,
+                "student_checkpoint",
+                student_net(cfg),
+                "the student's network",
+            )
+        })
+        .transpose()
+}
+
+/// The network of the config's student (`[distill.init]`: a fresh network or the teacher's).
+pub fn student_net(cfg: &ExperimentConfig) -> &dmd_nets::NetConfig {
+    match &cfg.distill.init {
+        dmd_train::StudentInit::Fresh { net } => net,
+        dmd_train::StudentInit::Teacher => &cfg.teacher.net,
+    }
+}
+
+/// A user's checkpoint (config key `key`) resolved inside the data folder: it exists, reads as
+/// a dmd-nets checkpoint and holds `net` (`what` names it in the error). Returns its path and
+/// the sha256 of its content, which keys the stage that uses it.
+fn checked_checkpoint(
+    ckpt: &std::path::Path,
+    key: &str,
+    net: &dmd_nets::NetConfig,
+    what: &str,
+) -> Result<(PathBuf, String)> {
     let path = dmd_data::paths::in_data_dir(ckpt);
     let bytes = std::fs::read(&path).with_context(|| {
         format!(
-            "teacher_checkpoint {}: cannot read it; fix the path or bring the file",
+            "{key} {}: cannot read it; fix the path or bring the file",
             path.display()
         )
     })?;
-    let net = dmd_nets::checkpoint::read_config(&path).with_context(|| {
+    let found = dmd_nets::checkpoint::read_config(&path).with_context(|| {
         format!(
-            "teacher_checkpoint {} is not a dmd-nets checkpoint",
+            "{key} {} is not a dmd-nets checkpoint (convert PyTorch files with `dmd import`)",
             path.display()
         )
     })?;
-    if net != cfg.teacher.net {
+    if &found != net {
         bail!(
-            "teacher_checkpoint {} holds a different network than [teacher.net] ({net:?}); fix the config or the file",
+            "{key} {} holds a different network than {what} ({found:?}); fix the config or the file",
             path.display()
         );
     }
@@ -147,7 +190,7 @@ pub fn user_checkpoint(cfg: &ExperimentConfig) -> Result<Option<(PathBuf, String
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(Some((path, sha)))
+    Ok((path, sha))
 }
 
 /// What determines the teacher samples of one snapshot.
@@ -183,6 +226,9 @@ struct StudentKey<'a> {
     snapshot: u64,
     compute: Compute,
     distill: &'a DistillConfig,
+    /// sha256 of a student trained elsewhere (`dmd eval`); absent for distilled students.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint_sha256: Option<String>,
 }
 
 /// Wall times and where the outputs of one experiment are.
@@ -277,7 +323,7 @@ pub fn run_experiment(
             snapshots.push(s);
         }
     }
-    if until == Until::Analyze && !snapshots.is_empty() {
+    if until == Until::Analyze && snapshots.iter().any(|s| s.distill_log.is_file()) {
         let logs: Vec<(u64, PathBuf)> = snapshots
             .iter()
             .map(|s| (s.snapshot, s.distill_log.clone()))
@@ -425,6 +471,14 @@ pub fn teacher_stage(
     }
     if stage.is_done() {
         tracing::info!("teacher: reusing {}", stage.dir.display());
+    } else if let Some(student) = &cfg.student_checkpoint {
+        return Err(BadInput(format!(
+            "measuring {} trains nothing, but this config's teacher is not trained yet: \
+             give a teacher checkpoint (dmd eval --teacher FILE, or teacher_checkpoint) or \
+             run `dmd train-teacher` with this config first",
+            student.display()
+        ))
+        .into());
     } else {
         tracing::info!("teacher: training in {}", stage.dir.display());
         let outcome = dmd_train::train_teacher(&teacher_cfg, data, &stage.dir)?;
@@ -574,15 +628,36 @@ pub fn student_stage(
     teacher: &Denoiser,
     data: &TrainData,
 ) -> Result<(Stage, StageLock)> {
+    let user = user_student(cfg)?;
     let student_key = StudentKey {
         teacher: teacher_hash.to_string(),
         snapshot,
         compute: Compute::now(teacher.device()),
         distill: &cfg.distill,
+        checkpoint_sha256: user.as_ref().map(|(_, sha)| sha.clone()),
     };
     let stage = Stage::new(&paths.stages, "student", &student_key)?;
     let lock = stage.lock()?;
-    if !stage.is_done() {
+    if stage.is_done() {
+        return Ok((stage, lock));
+    }
+    if let Some((ckpt, _)) = user {
+        // A file that does not load is refused before anything is copied or marked done.
+        Denoiser::load(&ckpt, tch::Device::Cpu).with_context(|| {
+            format!(
+                "student_checkpoint {} cannot be loaded; fix or replace the file",
+                ckpt.display()
+            )
+        })?;
+        tracing::info!("student: measuring {}", ckpt.display());
+        dmd_io::write_atomic_with(&stage.path(dmd_train::dmd::files::GENERATOR), |tmp| {
+            std::fs::copy(&ckpt, tmp).map(|_| ())
+        })?;
+        stage.mark_done(&StageDone {
+            from: Some(ckpt),
+            ..Default::default()
+        })?;
+    } else {
         tracing::info!(snapshot, "distilling in {}", stage.dir.display());
         let outcome = dmd_train::distill(&cfg.distill, teacher, Some(data), &stage.dir)?;
         stage.mark_done(&StageDone {
@@ -611,13 +686,9 @@ pub fn student_samples_stage(
     let labels = loaded
         .get("labels")
         .map(|c| sampling::labels_from_column(c, device));
-    let student_net = match &cfg.distill.init {
-        dmd_train::StudentInit::Fresh { net } => net,
-        dmd_train::StudentInit::Teacher => &cfg.teacher.net,
-    };
     let generator = load_checked(
         &student.path(dmd_train::dmd::files::GENERATOR),
-        student_net,
+        student_net(cfg),
         student,
         device,
     )?;
