@@ -6,6 +6,10 @@
 //! `eps` shrinks geometrically. The resulting potentials `v` are near-optimal duals, from which the
 //! JV shortest augmenting paths ([`crate::jv`]) reach the exact optimum with short searches.
 //!
+//! Bids run in f32 on costs and prices shifted by `min C` while the final `eps` is a few f32 ulps
+//! of the range or more (n up to about 4000), in f64 beyond: half the memory traffic per bid;
+//! the finish is exact in f64 whatever potentials it starts from.
+//!
 //! The schedule runs from `range / 16` to `range / (256 n)`, `range = max C - min C`. When that
 //! final `eps` is coarse next to the costs most columns are matched at (one far outlier point sets
 //! `range`, or the entries span many orders of magnitude), the auction's prices say nothing at the
@@ -15,6 +19,11 @@
 
 use crate::jv::{self, ColumnMinima, LapState, NONE, Solved};
 use crate::simd;
+use rayon::prelude::*;
+
+/// Bids run in f32 when the final `eps` is at least this many f32 ulps of `range` (the size of
+/// the shifted costs and prices), so that every bid still moves a price; otherwise in f64.
+const F32_FLOOR_ULPS: f64 = 8.0;
 
 /// Auction work counters.
 #[derive(Debug, Default, Clone, Copy)]
@@ -80,40 +89,27 @@ pub(crate) fn solve_auction_jv(
     // range/(256 n), below which the exact augmentation is cheaper than more bidding
     let mut v = st.v;
     let eps_final = eps_final(n, cmin, cmax);
-    let mut eps = (range / 16.0).max(eps_final);
+    let eps_start = (range / 16.0).max(eps_final);
     let mut bids_left = budget;
-    let mut x = vec![NONE; n];
-    let mut y = vec![NONE; n];
-    let mut queue: Vec<usize> = Vec::with_capacity(n);
-    loop {
-        work.phases += 1;
-        x.fill(NONE);
-        y.fill(NONE);
-        queue.clear();
-        queue.extend((0..n).rev());
-        while let Some(i) = queue.pop() {
-            if bids_left == 0 {
-                return None;
-            }
-            bids_left -= 1;
-            work.bids += 1;
-            let row = &c[i * n..(i + 1) * n];
-            let (w1, j1, w2) = simd::two_smallest(row, &v);
-            let w2 = if w2.is_finite() { w2 } else { w1 };
-            v[j1] -= w2 - w1 + eps;
-            let prev = y[j1];
-            if prev != NONE {
-                x[prev] = NONE;
-                queue.push(prev);
-            }
-            y[j1] = i;
-            x[i] = j1;
-        }
-        if eps <= eps_final {
-            break;
-        }
-        eps = (eps / 8.0).max(eps_final);
-    }
+    let x = if bids_in_f32(eps_final, range) {
+        // Bids in f32 on costs and prices shifted by cmin (so f32 resolves them relative to
+        // `range`): half the memory traffic per bid. The finish below is exact in f64 whatever
+        // potentials it starts from.
+        let c32: Vec<f32> = c.par_iter().map(|&x| (x - cmin) as f32).collect();
+        let mut v32: Vec<f32> = v.iter().map(|&p| (p - cmin) as f32).collect();
+        let x = bid(
+            &c32,
+            n,
+            &mut v32,
+            (eps_start, eps_final),
+            &mut bids_left,
+            work,
+        )?;
+        v = v32.iter().map(|&p| f64::from(p) + cmin).collect();
+        x
+    } else {
+        bid(c, n, &mut v, (eps_start, eps_final), &mut bids_left, work)?
+    };
     // Exact finish: keep the auction's pairs that are exact row minima under v, give a row its
     // row minimum when that column is still free, and leave the rest to the augmentation.
     let mut st = LapState::with_potentials(v);
@@ -133,6 +129,59 @@ pub(crate) fn solve_auction_jv(
         }
     }
     Some(jv::finish(c, st, free))
+}
+
+/// Whether f32 prices still move by at least [`F32_FLOOR_ULPS`] ulps per bid at the final `eps`
+/// (costs and prices shifted to `[0, range]`).
+fn bids_in_f32(eps_final: f64, range: f64) -> bool {
+    eps_final >= F32_FLOOR_ULPS * f64::from(f32::EPSILON) * range
+}
+
+/// The eps-scaling phases of Gauss-Seidel bidding from `eps_start` down to `eps_final` on costs
+/// `c` (`n x n`) and prices `v` (updated in place): the row-to-column assignment of the last
+/// phase, or `None` when the bid budget runs out.
+fn bid<T: simd::Real>(
+    c: &[T],
+    n: usize,
+    v: &mut [T],
+    (eps_start, eps_final): (f64, f64),
+    bids_left: &mut u64,
+    work: &mut AuctionWork,
+) -> Option<Vec<usize>> {
+    let mut eps = eps_start;
+    let mut x = vec![NONE; n];
+    let mut y = vec![NONE; n];
+    let mut queue: Vec<usize> = Vec::with_capacity(n);
+    loop {
+        work.phases += 1;
+        x.fill(NONE);
+        y.fill(NONE);
+        queue.clear();
+        queue.extend((0..n).rev());
+        let e = T::from_f64(eps);
+        while let Some(i) = queue.pop() {
+            if *bids_left == 0 {
+                return None;
+            }
+            *bids_left -= 1;
+            work.bids += 1;
+            let row = &c[i * n..(i + 1) * n];
+            let (w1, j1, w2) = T::two_smallest(row, v);
+            let w2 = if w2.is_finite() { w2 } else { w1 };
+            v[j1] = v[j1] - (w2 - w1 + e);
+            let prev = y[j1];
+            if prev != NONE {
+                x[prev] = NONE;
+                queue.push(prev);
+            }
+            y[j1] = i;
+            x[i] = j1;
+        }
+        if eps <= eps_final {
+            return Some(x);
+        }
+        eps = (eps / 8.0).max(eps_final);
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +217,16 @@ mod tests {
         };
         assert_eq!(cost(&a.x), cost(&b.x));
         assert!(work.bids > n as u64 && work.bids < bid_budget(n));
+    }
+
+    #[test]
+    fn bids_run_in_f32_up_to_about_4000_rows() {
+        let final_eps = |n| eps_final(n, 0.0, 1.0);
+        assert!(bids_in_f32(final_eps(1000), 1.0));
+        assert!(bids_in_f32(final_eps(4000), 1.0));
+        assert!(!bids_in_f32(final_eps(8000), 1.0));
+        // an offset far above the range raises the f64 ulp floor, not the shifted f32 one
+        assert!(bids_in_f32(eps_final(1000, 1e9, 1e9 + 1.0), 1.0));
     }
 
     #[test]
