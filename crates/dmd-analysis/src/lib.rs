@@ -76,6 +76,7 @@ pub use memorisation::{
 pub use metrics::{DisplacementSummary, PcaSummary, RunMetrics};
 pub use nn::{
     MAX_CANDIDATES, NeighbourResult, NnConfig, nearest_neighbours, nearest_neighbours_brute_force,
+    nearest_neighbours_chunked,
 };
 pub use pairing::{
     DeltaEEstimate, PairingReport, PairingSets, delta_e, delta_e_labelled, permute_rows,

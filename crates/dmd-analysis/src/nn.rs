@@ -373,6 +373,62 @@ pub fn nearest_neighbours(
     Ok(out)
 }
 
+/// [`nearest_neighbours`] over a training set read in consecutive chunks (`read(start, len)`
+/// returns rows `start..start + len`), so the set never needs to be in memory at once. Each
+/// chunk is searched exactly; per query the two nearest rows over all chunks are kept (ties
+/// keep the earlier row) and `D(y)` is the row-count-weighted mean of the chunks' means.
+/// `chunk` rows at a time (at least 2; a last chunk of one row joins the one before). Errors of
+/// `read` are returned as they are.
+pub fn nearest_neighbours_chunked<E: From<AnalysisError>>(
+    queries: ArrayView2<f32>,
+    n_train: usize,
+    chunk: usize,
+    mut read: impl FnMut(usize, usize) -> std::result::Result<ndarray::Array2<f32>, E>,
+    cfg: &NnConfig,
+) -> std::result::Result<NeighbourResult, E> {
+    let chunk = chunk.max(2);
+    let nq = queries.nrows();
+    let mut best: Vec<[(f64, usize); 2]> = vec![[(f64::INFINITY, usize::MAX); 2]; nq];
+    let mut mean_sum = vec![0f64; nq];
+    let mut start = 0;
+    while start < n_train {
+        let mut len = chunk.min(n_train - start);
+        if n_train - start - len == 1 {
+            len += 1;
+        }
+        let rows = read(start, len)?;
+        let r = if len >= 2 {
+            nearest_neighbours(queries, rows.view(), cfg)?
+        } else {
+            nearest_neighbours_brute_force(queries, rows.view())?
+        };
+        for q in 0..nq {
+            for (d, i) in [(r.d1[q], r.nearest[q]), (r.d2[q], r.second[q])] {
+                if i == usize::MAX || !d.is_finite() {
+                    continue;
+                }
+                let cand = (d, start + i);
+                let b = &mut best[q];
+                if cand.0 < b[0].0 {
+                    b[1] = b[0];
+                    b[0] = cand;
+                } else if cand.0 < b[1].0 {
+                    b[1] = cand;
+                }
+            }
+            mean_sum[q] += r.mean_distance[q] * len as f64;
+        }
+        start += len;
+    }
+    Ok(NeighbourResult {
+        nearest: best.iter().map(|b| b[0].1).collect(),
+        second: best.iter().map(|b| b[1].1).collect(),
+        d1: best.iter().map(|b| b[0].0).collect(),
+        d2: best.iter().map(|b| b[1].0).collect(),
+        mean_distance: mean_sum.iter().map(|m| m / n_train.max(1) as f64).collect(),
+    })
+}
+
 /// Brute-force reference of [`nearest_neighbours`] (f64, O(n_q n_train d)); for tests and
 /// small problems.
 pub fn nearest_neighbours_brute_force(

@@ -2,14 +2,20 @@
 //! teacher samples `Phi_8`, onto which triplets `(Phi_8, Phi_1, G)` are projected).
 //!
 //! Method: the full symmetric eigendecomposition of the `d x d` sample covariance with `faer`
-//! (exact, deterministic; about a second for `d = 1024`). Components are sign-normalised so
-//! that the entry of largest magnitude of each is positive.
+//! (exact, deterministic; about a second for `d = 1024`). Above [`GRAM_DIM`] dimensions with
+//! fewer samples than dimensions (ImageNet-64: `d = 12288`), the `n x n` Gram matrix of the
+//! centred samples instead: same nonzero eigenvalues, components `X_c^T u / |X_c^T u|`.
+//! Components are sign-normalised so that the entry of largest magnitude of each is positive.
 
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AnalysisError, Result, check_finite};
 use crate::linalg::{mean_and_covariance, symmetric_eigen};
+
+/// Dimension above which [`Pca::fit`] diagonalises the `n x n` Gram matrix when `n < d` (a
+/// `d x d` covariance there is 1.2 GB and its eigendecomposition takes minutes).
+pub const GRAM_DIM: usize = 4096;
 
 /// A fitted PCA: mean, leading components and their variances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,12 +41,67 @@ impl Pca {
             });
         }
         check_finite("Pca::fit", x.iter())?;
+        let n = x.nrows();
+        if d > GRAM_DIM && n < d {
+            return Self::fit_by_gram(x, n_components);
+        }
         let (mean, cov) = mean_and_covariance(x)?;
         let total_variance = cov.diag().sum();
         let (values, vectors) = symmetric_eigen(&cov)?;
-        let mut components = Array2::zeros((n_components, d));
-        for c in 0..n_components {
-            let v = vectors.column(c);
+        let vectors: Vec<Array1<f64>> = (0..n_components)
+            .map(|c| vectors.column(c).to_owned())
+            .collect();
+        Ok(Self::from_parts(
+            mean,
+            &vectors,
+            &values[..n_components],
+            total_variance,
+        ))
+    }
+
+    /// [`Pca::fit`] through the Gram matrix `X_c X_c^T / (n - 1)` (`n < d`).
+    fn fit_by_gram(x: ArrayView2<f32>, n_components: usize) -> Result<Self> {
+        let n = x.nrows();
+        if n < 2 || n_components > n - 1 {
+            return Err(AnalysisError::TooFewSamples {
+                what: "Pca::fit",
+                needed: n_components + 1,
+                got: n,
+            });
+        }
+        let xf = x.mapv(f64::from);
+        let mean = xf.mean_axis(ndarray::Axis(0)).expect("n >= 2");
+        let xc = &xf - &mean;
+        let scale = 1.0 / (n as f64 - 1.0);
+        let gram = xc.dot(&xc.t()) * scale;
+        let gram = Array2::from_shape_fn((n, n), |(i, j)| 0.5 * (gram[[i, j]] + gram[[j, i]]));
+        let total_variance = gram.diag().sum();
+        let (values, u) = symmetric_eigen(&gram)?;
+        let vectors: Vec<Array1<f64>> = (0..n_components)
+            .map(|c| {
+                let v = xc.t().dot(&u.column(c));
+                let norm = v.dot(&v).sqrt();
+                if norm > 0.0 { v / norm } else { v }
+            })
+            .collect();
+        Ok(Self::from_parts(
+            mean,
+            &vectors,
+            &values[..n_components],
+            total_variance,
+        ))
+    }
+
+    /// A PCA from unit eigenvectors (sign-normalised here) and their eigenvalues.
+    fn from_parts(
+        mean: Array1<f64>,
+        vectors: &[Array1<f64>],
+        values: &[f64],
+        total_variance: f64,
+    ) -> Self {
+        let d = mean.len();
+        let mut components = Array2::zeros((vectors.len(), d));
+        for (c, v) in vectors.iter().enumerate() {
             let big = v
                 .iter()
                 .copied()
@@ -48,12 +109,12 @@ impl Pca {
             let sign = if big < 0.0 { -1.0 } else { 1.0 };
             components.row_mut(c).assign(&v.mapv(|e| e * sign));
         }
-        Ok(Self {
+        Self {
             mean,
             components,
-            explained_variance: values[..n_components].iter().map(|v| v.max(0.0)).collect(),
+            explained_variance: values.iter().map(|v| v.max(0.0)).collect(),
             total_variance,
-        })
+        }
     }
 
     /// Number of components.
@@ -115,5 +176,33 @@ impl TripletProjection {
             student: pca.project(g)?,
             pca,
         })
+    }
+}
+
+#[cfg(test)]
+mod gram_tests {
+    use super::*;
+
+    /// The Gram route (used above `GRAM_DIM` dimensions) gives the covariance route's
+    /// components, variances and projections when there are fewer samples than dimensions.
+    #[test]
+    fn gram_route_equals_the_covariance_route() {
+        let (n, d) = (20, 50);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| {
+            (((i * 31 + j * 17) % 23) as f32 - 11.0) * (1.0 + j as f32 / 10.0)
+        });
+        let a = Pca::fit(x.view(), 5).unwrap();
+        let b = Pca::fit_by_gram(x.view(), 5).unwrap();
+        assert!((a.total_variance - b.total_variance).abs() <= 1e-9 * a.total_variance);
+        for (va, vb) in a.explained_variance.iter().zip(&b.explained_variance) {
+            assert!((va - vb).abs() <= 1e-9 * a.total_variance, "{va} vs {vb}");
+        }
+        for (ca, cb) in a.components.iter().zip(b.components.iter()) {
+            assert!((ca - cb).abs() <= 1e-6, "{ca} vs {cb}");
+        }
+        assert!(
+            Pca::fit_by_gram(x.view(), 20).is_err(),
+            "at most n - 1 components"
+        );
     }
 }

@@ -415,3 +415,35 @@ fn nn_exact_despite_large_common_offset() {
         assert!((nn.d1[i] - bf.d1[i]).abs() < 1e-9);
     }
 }
+
+/// The chunked search (for training sets streamed from disk) finds the same two neighbours
+/// and, to rounding, the same mean distance as one search over the whole set, for chunk sizes
+/// that do and do not divide the set (a last chunk of one row included).
+#[test]
+fn chunked_nearest_neighbours_equal_the_whole_set_search() {
+    let train = gaussian(61, 12, 3);
+    let queries = gaussian(9, 12, 4);
+    let whole = nearest_neighbours(queries.view(), train.view(), &NnConfig::default()).unwrap();
+    for chunk in [2, 7, 20, 60, 61, 1000] {
+        let read = |start: usize, len: usize| {
+            Ok::<_, AnalysisError>(train.slice(ndarray::s![start..start + len, ..]).to_owned())
+        };
+        let c = nearest_neighbours_chunked(queries.view(), 61, chunk, read, &NnConfig::default())
+            .unwrap();
+        assert_eq!(c.nearest, whole.nearest, "chunk {chunk}");
+        assert_eq!(c.second, whole.second, "chunk {chunk}");
+        for (a, b) in
+            c.d1.iter()
+                .chain(&c.d2)
+                .zip(whole.d1.iter().chain(&whole.d2))
+        {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.max(1.0),
+                "chunk {chunk}: {a} vs {b}"
+            );
+        }
+        for (a, b) in c.mean_distance.iter().zip(&whole.mean_distance) {
+            assert!((a - b).abs() <= 1e-5 * b, "chunk {chunk}: {a} vs {b}");
+        }
+    }
+}

@@ -246,10 +246,14 @@ fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {
     };
     let result = pipeline::run_experiment(&cfg, &profile, &paths, until)?;
     println!(
-        "{}: done in {:.0} s ({} snapshot(s)); results in {}",
+        "{}: done in {:.0} s ({} snapshot(s)){}; results in {}",
         result.name,
         result.wall_s,
         result.snapshots.len(),
+        result
+            .peak_rss_mib
+            .map(|m| format!(", peak memory {m:.0} MiB"))
+            .unwrap_or_default(),
         paths.results.join(&result.name).display()
     );
     Ok(())

@@ -56,6 +56,7 @@ pub mod moons;
 pub mod npy;
 pub mod npy_dataset;
 pub mod paths;
+pub mod rows;
 pub mod spec;
 pub mod stripes;
 pub mod toy;
@@ -75,5 +76,6 @@ pub use npy::{
 };
 pub use npy_dataset::NpyDataset;
 pub use paths::{default_data_dir, default_fashion_mnist_dir, default_mnist_dir};
+pub use rows::{NpyRows, RowSet, Rows};
 pub use spec::DatasetSpec;
 pub use toy::ToyDistribution;

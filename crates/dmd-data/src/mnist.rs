@@ -284,8 +284,24 @@ fn pad_and_scale(pixels: &[u8], n: usize) -> Array2<f32> {
 /// Keeps `n` samples drawn without replacement (seeded partial Fisher-Yates), in draw order;
 /// `None` keeps everything in file order.
 pub(crate) fn subsample(data: Dataset, n: Option<usize>, seed: u64) -> Result<Dataset, DataError> {
-    let Some(n) = n else { return Ok(data) };
-    let total = data.len();
+    let Some(keep) = subsample_indices(data.len(), n, seed)? else {
+        return Ok(data);
+    };
+    let x = data.x.select(ndarray::Axis(0), &keep);
+    let labels = data
+        .labels
+        .map(|l| keep.iter().map(|&i| l[i]).collect::<Array1<i64>>());
+    Ok(Dataset { x, labels, ..data })
+}
+
+/// The rows [`subsample`] keeps of a set of `total`: `n` drawn without replacement with
+/// `seed`, in draw order; `None` for all of them in file order.
+pub(crate) fn subsample_indices(
+    total: usize,
+    n: Option<usize>,
+    seed: u64,
+) -> Result<Option<Vec<usize>>, DataError> {
+    let Some(n) = n else { return Ok(None) };
     if n > total {
         return Err(invalid(
             "n",
@@ -298,12 +314,8 @@ pub(crate) fn subsample(data: Dataset, n: Option<usize>, seed: u64) -> Result<Da
         let j = rng.random_range(i..total);
         order.swap(i, j);
     }
-    let keep = &order[..n];
-    let x = data.x.select(ndarray::Axis(0), keep);
-    let labels = data
-        .labels
-        .map(|l| keep.iter().map(|&i| l[i]).collect::<Array1<i64>>());
-    Ok(Dataset { x, labels, ..data })
+    order.truncate(n);
+    Ok(Some(order))
 }
 
 /// MNIST as a dataset spec: a split and an optional folder (default [`default_mnist_dir`]).

@@ -235,13 +235,10 @@ pub fn parse_npy_f32(bytes: &[u8], scale: NpyScale) -> Result<NpyArray<f32>, Npy
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
-        NpyDtype::U8 => match scale {
-            NpyScale::None => body.iter().map(|&v| f32::from(v)).collect(),
-            NpyScale::Uint8 => {
-                let table: [f32; 256] = std::array::from_fn(|v| v as f32 / 127.5 - 1.0);
-                body.iter().map(|&v| table[usize::from(v)]).collect()
-            }
-        },
+        NpyDtype::U8 => {
+            let table = u8_table(scale);
+            body.iter().map(|&v| table[usize::from(v)]).collect()
+        }
         NpyDtype::I32 | NpyDtype::I64 => {
             return Err(NpyError::UnsupportedDtype {
                 descr: header.dtype.descr().to_string(),
@@ -358,6 +355,15 @@ pub fn read_npy_header(path: &Path) -> Result<NpyHeader, DataError> {
 pub fn read_npy_f32(path: &Path, scale: NpyScale) -> Result<NpyArray<f32>, DataError> {
     let bytes = read_file(path, NPY_MISSING_HINT)?;
     parse_npy_f32(&bytes, scale).map_err(npy_err(path))
+}
+
+/// The `f32` value of each byte under `scale`: `0.0..=255.0`, or `x / 127.5 - 1` for
+/// [`NpyScale::Uint8`].
+pub fn u8_table(scale: NpyScale) -> [f32; 256] {
+    match scale {
+        NpyScale::None => std::array::from_fn(|v| v as f32),
+        NpyScale::Uint8 => std::array::from_fn(|v| v as f32 / 127.5 - 1.0),
+    }
 }
 
 /// Reads a `.npy` file of integer labels as `i64` (see [`parse_npy_i64`]).

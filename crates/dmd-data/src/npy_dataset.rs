@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::error::{DataError, invalid};
-use crate::mnist::subsample;
-use crate::npy::{NpyScale, read_npy_f32, read_npy_header, read_npy_i64};
+use crate::mnist::{subsample, subsample_indices};
+use crate::npy::{NpyDtype, NpyScale, read_npy_f32, read_npy_header, read_npy_i64};
 use crate::paths::default_data_dir;
+use crate::rows::{NpyRows, RowSet, Rows};
 
 /// A dataset read from `.npy` files (see the [module docs](self)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,5 +231,40 @@ impl NpyDataset {
     /// replacement with `seed` (as [`crate::Mnist::generate`]).
     pub fn generate(&self, n: Option<usize>, seed: u64) -> Result<Dataset, DataError> {
         subsample(self.load()?, n, seed)
+    }
+
+    /// The same samples as [`Self::generate`], with `|u1` files left on disk and read row by
+    /// row ([`crate::NpyRows`]): memory holds the labels, not the samples. Other dtypes are
+    /// loaded into memory.
+    pub fn open(&self, n: Option<usize>, seed: u64) -> Result<RowSet, DataError> {
+        self.validate()?;
+        let path = self.samples_path();
+        let header = read_npy_header(&path)?;
+        if header.dtype != NpyDtype::U8 {
+            return self.generate(n, seed).map(RowSet::from);
+        }
+        let shape = self.check_shape(&path, &header.shape)?;
+        let total = header.shape[0];
+        let mut rows = NpyRows::open(&path, self.scale)?;
+        let keep = subsample_indices(total, n, seed)?;
+        let labels = match (self.labels_path(), self.num_classes) {
+            (Some(lpath), Some(k)) => {
+                let all = self.read_labels(&lpath, total, k, &path)?;
+                Some(match &keep {
+                    Some(keep) => keep.iter().map(|&i| all[i]).collect(),
+                    None => all,
+                })
+            }
+            _ => None,
+        };
+        if let Some(keep) = keep {
+            rows = rows.select(keep)?;
+        }
+        Ok(RowSet {
+            rows: Rows::Npy(rows),
+            labels,
+            shape,
+            num_classes: self.num_classes(),
+        })
     }
 }

@@ -95,6 +95,15 @@ impl DatasetSpec {
         }
     }
 
+    /// The training set as [`Self::generate`] gives it, with `|u1` `.npy` samples left on disk
+    /// and read by row ([`crate::Rows::Npy`]); every other dataset in memory.
+    pub fn open(&self, n: Option<usize>, seed: u64) -> Result<crate::RowSet, DataError> {
+        match self {
+            DatasetSpec::Npy(d) => d.open(n, seed),
+            other => other.generate(n, seed).map(crate::RowSet::from),
+        }
+    }
+
     /// Checks the parameters without generating anything (MNIST and `.npy` files are not read
     /// here; see [`NpyDataset::file_sample_shape`] for a cheap header check).
     pub fn validate(&self) -> Result<(), DataError> {

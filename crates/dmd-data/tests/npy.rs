@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use dmd_data::{
-    DataError, DatasetSpec, NpyDataset, NpyDtype, NpyError, NpyScale, encode_npy_f32,
+    DataError, DatasetSpec, NpyDataset, NpyDtype, NpyError, NpyScale, Rows, encode_npy_f32,
     parse_npy_f32, parse_npy_header, parse_npy_i64, read_npy_f32, read_npy_header, write_npy_f32,
 };
 use proptest::prelude::*;
@@ -584,4 +584,39 @@ proptest! {
         let same = back.data.iter().zip(&data).all(|(a, b)| a.to_bits() == b.to_bits());
         prop_assert!(same);
     }
+}
+
+/// `|u1` samples opened with `DatasetSpec::open` stay on disk and read back, row by row, the
+/// values `generate` loads: whole set in file order and a seeded subsample with its labels.
+#[test]
+fn u8_samples_are_streamed_with_the_values_generate_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n, d) = (50usize, 3 * 4 * 4);
+    let body: Vec<u8> = (0..n * d).map(|i| (i * 7 % 256) as u8).collect();
+    let dict = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({n}, 3, 4, 4), }}");
+    std::fs::write(dir.path().join("x.npy"), npy_bytes(&dict, &body)).unwrap();
+    let labels: Vec<i64> = (0..n as i64).map(|i| i % 5).collect();
+    write_labels(&dir.path().join("y.npy"), &labels);
+    let spec = DatasetSpec::Npy(NpyDataset {
+        scale: NpyScale::Uint8,
+        ..spec_for(dir.path(), true, Some(5))
+    });
+    for n_keep in [None, Some(17)] {
+        let loaded = spec.generate(n_keep, 3).unwrap();
+        let opened = spec.open(n_keep, 3).unwrap();
+        assert!(matches!(opened.rows, Rows::Npy(_)), "u8 rows stay on disk");
+        assert_eq!(opened.rows.len(), loaded.x.nrows());
+        assert_eq!(opened.shape, loaded.shape);
+        assert_eq!(opened.labels, loaded.labels);
+        let all = opened.rows.range(0, usize::MAX).unwrap();
+        assert_eq!(all, loaded.x);
+        let pick = [4usize, 0, 4, 9];
+        let want = loaded.x.select(ndarray::Axis(0), &pick);
+        assert_eq!(opened.rows.gather(&pick).unwrap(), want);
+        assert!(opened.rows.gather(&[loaded.x.nrows()]).is_err());
+    }
+    // f32 samples are loaded into memory as before.
+    write_npy_f32(&dir.path().join("x.npy"), &[n, 3, 4, 4], &ramp(n * d)).unwrap();
+    let f = DatasetSpec::Npy(spec_for(dir.path(), true, Some(5)));
+    assert!(matches!(f.open(None, 0).unwrap().rows, Rows::Memory(_)));
 }

@@ -242,7 +242,7 @@ fn finite(value: f64, iteration: u64, what: &str) -> Result<f64, TrainError> {
 struct GanState {
     head: GanHead,
     opt: AdamW,
-    real: Tensor,
+    real: crate::data::Batches,
     real_labels: Option<Tensor>,
 }
 
@@ -398,7 +398,7 @@ impl<'a> DmdEngine<'a> {
                             .into(),
                     ));
                 }
-                (d.x_tensor(self.device), labels)
+                (d.batches(self.device), labels)
             }
             GanReal::Teacher { steps, pool_size } => {
                 reseed(self.cfg.seed, Stream::Pool, 1);
@@ -412,7 +412,7 @@ impl<'a> DmdEngine<'a> {
                     *steps,
                     self.cfg.batch_size as i64,
                 );
-                (x, y)
+                (crate::data::Batches::Resident(x), y)
             }
         };
         // probe the feature shape with a deterministic forward pass
@@ -669,7 +669,7 @@ impl<'a> DmdEngine<'a> {
         let _ = self.fake_hist.index_add_(0, &idx, &idx.ones_like());
         let mut fake_total = fake_score_loss(&self.fake, x_fake, &sigma, labels, self.cfg.dropout);
         if let Some(gs) = &self.gan {
-            let l = self.gan_discriminator_loss(gs, x_fake, labels);
+            let l = self.gan_discriminator_loss(gs, x_fake, labels)?;
             rec.gan_d_loss = Some(finite(l.double_value(&[]), k, "GAN discriminator loss")?);
             fake_total += l * self.cfg.gan.d_weight;
         }
@@ -707,14 +707,14 @@ impl<'a> DmdEngine<'a> {
         gs: &GanState,
         x_fake: &Tensor,
         labels: Option<&Tensor>,
-    ) -> Tensor {
+    ) -> Result<Tensor, TrainError> {
         let b = x_fake.size()[0];
-        let ri = Tensor::randint(gs.real.size()[0], [b], (Kind::Int64, self.device));
-        let real = gs.real.index_select(0, &ri);
+        let ri = Tensor::randint(gs.real.len(), [b], (Kind::Int64, self.device));
+        let real = gs.real.draw(&ri)?;
         let real_labels = gs.real_labels.as_ref().map(|y| y.index_select(0, &ri));
         let l_real = self.gan_logits(&gs.head, &real, real_labels.as_ref());
         let l_fake = self.gan_logits(&gs.head, x_fake, labels);
-        gan::d_loss(&l_real, &l_fake)
+        Ok(gan::d_loss(&l_real, &l_fake))
     }
 
     /// Every tensor of the resumable state.

@@ -187,7 +187,7 @@ pub fn train_teacher(
         tracing::info!(step = st.step, "resuming teacher training");
     }
 
-    let x_all = data.x_tensor(device);
+    let x_all = data.batches(device);
     let y_all = if classes > 0 {
         data.labels_tensor(device)
     } else {
@@ -208,7 +208,7 @@ pub fn train_teacher(
         reseed(cfg.seed, Stream::Iteration, k);
         let lr = warmup_lr(cfg.lr, k, cfg.lr_rampup_iters);
         let idx = Tensor::randint(n, [b], (tch::Kind::Int64, device));
-        let y = x_all.index_select(0, &idx);
+        let y = x_all.draw(&idx)?;
         let labels = y_all.as_ref().map(|l| l.index_select(0, &idx));
         let sigma = sample_training_sigmas(b, cfg.p_mean, cfg.p_std, device);
         let noise = y.randn_like();

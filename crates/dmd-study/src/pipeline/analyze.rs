@@ -231,6 +231,30 @@ impl TeacherFit {
     }
 }
 
+/// Bytes of `f32` rows of a streamed training set searched per chunk by
+/// [`nearest_in_training_set`] (so the search's memory does not grow with the set).
+const NN_CHUNK_BYTES: usize = 16 << 20;
+
+/// The nearest training rows of `queries`: one search over an in-memory training set, or a
+/// chunked one over rows streamed from disk (same neighbours; see
+/// [`dmd_analysis::nearest_neighbours_chunked`]).
+pub fn nearest_in_training_set(
+    queries: ArrayView2<f32>,
+    data: &TrainData,
+) -> Result<dmd_analysis::NeighbourResult> {
+    let cfg = NnConfig::default();
+    Ok(match data.x.as_memory() {
+        Some(x) => nearest_neighbours(queries, x, &cfg)?,
+        None => dmd_analysis::nearest_neighbours_chunked(
+            queries,
+            data.len(),
+            NN_CHUNK_BYTES / (4 * data.x.dim().max(1)),
+            |start, len| data.x.range(start, len).map_err(anyhow::Error::from),
+            &cfg,
+        )?,
+    })
+}
+
 /// Teacher quality on toy data: fraction of samples on the data's support.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SupportSummary {
@@ -411,19 +435,20 @@ pub fn analyze(
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let frechet = frechet_reports(n, &phi_k, &phi_1_fit, &g_fit, &phi_k_indep, classifier)?;
     tracing::info!(
-        train = data.x.nrows(),
+        train = data.len(),
         "nearest training neighbours of the teacher samples"
     );
     let n_mem = plan.n_memorisation;
     // One pass over the training set answers both the teacher samples (memorisation) and as
     // many training rows (their distance to the nearest *other* row is their second
     // neighbour: the first is themselves), for the teacher's precision in `TeacherFit`.
-    let n_own = n_mem.min(data.x.nrows());
+    let n_own = n_mem.min(data.len());
+    let own_rows = data.x.range(0, n_own)?;
     let queries = ndarray::concatenate(
         ndarray::Axis(0),
-        &[phi_k.slice(s![..n_mem, ..]), data.x.slice(s![..n_own, ..])],
+        &[phi_k.slice(s![..n_mem, ..]), own_rows.view()],
     )?;
-    let mut nn = nearest_neighbours(queries.view(), data.x.view(), &NnConfig::default())?;
+    let mut nn = nearest_in_training_set(queries.view(), data)?;
     let own = nn.split_off(n_mem);
     let memorisation = MemorisationSummary::from_neighbours(&nn, e.memorisation_threshold)?;
     let delta = pairs.delta();
@@ -444,9 +469,11 @@ pub fn analyze(
 
     let support = support_summary(cfg, data, &phi_fine, &phi_k, &g, n)?;
 
+    // TeacherFit and ClassifierCheck read the first 2 x (teacher samples) training rows.
+    let head_rows = data.x.range(0, 2 * phi_fine.nrows())?;
     let mut teacher_fit = TeacherFit::new(
         phi_fine.view(),
-        data.x.view(),
+        head_rows.view(),
         &nn.d1,
         &own.d2,
         e.sw_projections,
@@ -454,7 +481,7 @@ pub fn analyze(
     )?;
     if let (Some(t), Some((c, _))) = (teacher_fit.as_mut(), classifier) {
         tracing::info!("the teacher through the feature classifier");
-        t.classifier = Some(ClassifierCheck::new(c, phi_fine.view(), data.x.view())?);
+        t.classifier = Some(ClassifierCheck::new(c, phi_fine.view(), head_rows.view())?);
     }
 
     let metrics = StudentMetrics {
@@ -617,7 +644,7 @@ fn support_summary(
                     .context("toy data has a support test")
             };
             Some(SupportSummary {
-                data: rep(data.x.slice(s![..data.x.nrows().min(n), ..]))?,
+                data: rep(data.x.range(0, n)?.view())?,
                 teacher_fine: rep(phi_fine.view())?,
                 teacher_k: rep(phi_k.view())?,
                 student: rep(g.view())?,

@@ -7,7 +7,7 @@ use dmd_figures::{
     dm_loss_curves, image_grid, paired_panels, ratio_histogram, save_png,
 };
 use dmd_train::TrainData;
-use ndarray::{Array2, ArrayView2, Axis, s};
+use ndarray::{Array2, ArrayView2, s};
 use std::path::{Path, PathBuf};
 
 use super::analyze::{AnalysisInput, PER_SEED};
@@ -58,7 +58,7 @@ pub fn student_figures(
             .take(cols)
             .map(|&v| v as usize)
             .collect();
-        let nn_rows: Array2<f32> = data.x.select(Axis(0), &nearest);
+        let nn_rows: Array2<f32> = data.x.gather(&nearest)?;
         let head = |a: &Array2<f32>| a.slice(s![..cols, ..]).to_owned();
         let (p1, pk, pf, g) = (
             head(&input.phi_1),

@@ -245,6 +245,17 @@ pub struct ExperimentResult {
     pub teacher_wall_s: f64,
     /// Whole experiment wall time in this invocation.
     pub wall_s: f64,
+    /// Peak resident memory of the process that ran it, MiB (Linux `VmHWM`; `None` elsewhere).
+    #[serde(default)]
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// The process's peak resident memory so far, MiB (`VmHWM` of `/proc/self/status`).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Results for the student distilled from one teacher snapshot.
@@ -303,6 +314,7 @@ pub fn run_experiment(
         snapshots,
         teacher_wall_s,
         wall_s: start.elapsed().as_secs_f64(),
+        peak_rss_mib: peak_rss_mib(),
     };
     if until == Until::Teacher {
         return Ok(result(snapshots, start));
@@ -792,7 +804,8 @@ pub fn load_checked(
 
 /// Builds the training set; labels are kept only for a conditional teacher.
 fn load_data(cfg: &ExperimentConfig) -> Result<TrainData> {
-    let ds = cfg.data.generate(cfg.n_train, cfg.data_seed)?;
+    // `|u1` .npy samples stay on disk and are read by row; everything else is in memory.
+    let ds = cfg.data.open(cfg.n_train, cfg.data_seed)?;
     let labels = if cfg.teacher.net.num_classes() > 0 {
         match ds.labels {
             Some(l) => Some(l),
@@ -805,7 +818,7 @@ fn load_data(cfg: &ExperimentConfig) -> Result<TrainData> {
         None
     };
     let shape: Vec<i64> = ds.shape.iter().map(|&d| d as i64).collect();
-    Ok(TrainData::new(ds.x, labels, shape)?)
+    Ok(TrainData::new(ds.rows, labels, shape)?)
 }
 
 /// Stops with one line per missing file the experiment needs the user to bring.
