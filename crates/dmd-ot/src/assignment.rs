@@ -274,7 +274,8 @@ pub fn solve_assignment_with(cost: ArrayView2<f64>, method: Method) -> Result<As
             got: (n, m),
         });
     }
-    let max_abs = check_finite(cost, "cost matrix")?;
+    let (lo, hi) = check_finite_extremes(cost, "cost matrix")?;
+    let max_abs = lo.abs().max(hi.abs());
     let c: Cow<[f64]> = match cost.as_slice() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(cost.iter().copied().collect()),
@@ -291,14 +292,14 @@ pub fn solve_assignment_with(cost: ArrayView2<f64>, method: Method) -> Result<As
         let k = (max_abs / headroom).log2().ceil() as i32 + 1;
         let down = 2f64.powi(-k);
         let scaled: Vec<f64> = c.iter().map(|&x| x * down).collect();
-        let mut a = solve_finite(&scaled, n, method);
+        let mut a = solve_finite(&scaled, n, method, (lo * down, hi * down));
         a.stats.fallbacks.insert(0, Fallback::Rescaled);
         let up = 2f64.powi(k);
         a.u.iter_mut().chain(a.v.iter_mut()).for_each(|x| *x *= up);
         a.total_cost = total(&c, n, &a.row_to_col);
         return check_overflow(a);
     }
-    check_overflow(solve_finite(&c, n, method))
+    check_overflow(solve_finite(&c, n, method, (lo, hi)))
 }
 
 /// Errors when the total cost or a potential is not finite.
@@ -318,8 +319,9 @@ fn check_overflow(a: Assignment) -> Result<Assignment, OtError> {
     Ok(a)
 }
 
-/// Runs `method` (not `Auto`) on a finite matrix whose sums cannot overflow, with the fallbacks.
-fn solve_finite(c: &[f64], n: usize, method: Method) -> Assignment {
+/// Runs `method` (not `Auto`) on a finite matrix whose sums cannot overflow, with the fallbacks;
+/// `extremes` are its smallest and largest entries.
+fn solve_finite(c: &[f64], n: usize, method: Method, extremes: (f64, f64)) -> Assignment {
     let mut stats = SolveStats {
         method,
         ..SolveStats::default()
@@ -327,7 +329,6 @@ fn solve_finite(c: &[f64], n: usize, method: Method) -> Assignment {
     let solved = match method {
         Method::AuctionJv => {
             let cm = jv::column_minima(c, n);
-            let extremes = simd::min_max(c);
             if !auction::auction_is_useful(&cm.min, extremes.0, extremes.1) {
                 stats.fallbacks.push(Fallback::AuctionTooCoarse);
                 stats.method = Method::Jv;
@@ -440,17 +441,28 @@ fn finalise(
     }
 }
 
-/// First non-finite entry of `a`, as an error; otherwise `max |a_ij|` (one fused pass).
+/// Checks that every entry of `a` is finite (the error names the first that is not, with its
+/// position) and returns the largest magnitude.
 pub(crate) fn check_finite(a: ArrayView2<f64>, what: &'static str) -> Result<f64, OtError> {
-    let (max_abs, all_finite) = match a.as_slice_memory_order() {
-        Some(s) => s
-            .par_chunks(1 << 16)
-            .map(max_abs_finite)
-            .reduce(|| (0.0, true), |x, y| (x.0.max(y.0), x.1 && y.1)),
-        None => max_abs_finite_iter(a.iter().copied()),
+    let (lo, hi) = check_finite_extremes(a, what)?;
+    Ok(lo.abs().max(hi.abs()))
+}
+
+/// [`check_finite`] returning the smallest and largest entries (one parallel pass; `(0, 0)`
+/// for an empty matrix).
+pub(crate) fn check_finite_extremes(
+    a: ArrayView2<f64>,
+    what: &'static str,
+) -> Result<(f64, f64), OtError> {
+    let (lo, hi, all_finite) = match a.as_slice_memory_order() {
+        Some(s) => s.par_chunks(1 << 16).map(min_max_finite).reduce(
+            || (f64::INFINITY, f64::NEG_INFINITY, true),
+            |x, y| (x.0.min(y.0), x.1.max(y.1), x.2 && y.2),
+        ),
+        None => min_max_finite_iter(a.iter().copied()),
     };
     if all_finite {
-        return Ok(max_abs);
+        return Ok(if lo <= hi { (lo, hi) } else { (0.0, 0.0) });
     }
     for ((row, col), &value) in a.indexed_iter() {
         if !value.is_finite() {
@@ -462,32 +474,36 @@ pub(crate) fn check_finite(a: ArrayView2<f64>, what: &'static str) -> Result<f64
             });
         }
     }
-    Ok(max_abs)
+    unreachable!("a non-finite entry was seen")
 }
 
-/// `(max |x|, all finite)` of a slice, vectorisable (8 independent lanes).
-fn max_abs_finite(s: &[f64]) -> (f64, bool) {
+/// Smallest and largest entry of `s` and whether all are finite (vectorisable lanes).
+fn min_max_finite(s: &[f64]) -> (f64, f64, bool) {
     const L: usize = 8;
-    let mut m = [0.0f64; L];
+    let mut lo = [f64::INFINITY; L];
+    let mut hi = [f64::NEG_INFINITY; L];
     let mut ok = [true; L];
     let chunks = s.chunks_exact(L);
     let tail = chunks.remainder();
     for ch in chunks {
         for l in 0..L {
-            let a = ch[l].abs();
-            ok[l] &= a <= f64::MAX;
-            m[l] = if a > m[l] { a } else { m[l] };
+            let x = ch[l];
+            ok[l] &= x.abs() <= f64::MAX;
+            lo[l] = if x < lo[l] { x } else { lo[l] };
+            hi[l] = if x > hi[l] { x } else { hi[l] };
         }
     }
-    let (tm, tok) = max_abs_finite_iter(tail.iter().copied());
+    let (tl, th, tok) = min_max_finite_iter(tail.iter().copied());
     (
-        m.iter().fold(tm, |x, &y| x.max(y)),
+        lo.iter().fold(tl, |x, &y| x.min(y)),
+        hi.iter().fold(th, |x, &y| x.max(y)),
         tok && ok.iter().all(|&b| b),
     )
 }
 
-fn max_abs_finite_iter(it: impl Iterator<Item = f64>) -> (f64, bool) {
-    it.fold((0.0f64, true), |(m, ok), x| {
-        (m.max(x.abs()), ok && x.is_finite())
-    })
+fn min_max_finite_iter(it: impl Iterator<Item = f64>) -> (f64, f64, bool) {
+    it.fold(
+        (f64::INFINITY, f64::NEG_INFINITY, true),
+        |(lo, hi, ok), x| (lo.min(x), hi.max(x), ok && x.is_finite()),
+    )
 }

@@ -42,19 +42,28 @@ pub(crate) struct ColumnMinima {
     pub(crate) argmin: Vec<usize>,
 }
 
-/// One pass over `c` for its column minima.
+/// One pass over `c` for its column minima (the first minimising row per column), in parallel
+/// over blocks of columns, each scanned row by row.
 pub(crate) fn column_minima(c: &[f64], n: usize) -> ColumnMinima {
+    use rayon::prelude::*;
     let mut min = vec![f64::INFINITY; n];
     let mut argmin = vec![0usize; n];
-    for i in 0..n {
-        let row = &c[i * n..(i + 1) * n];
-        for (j, &cij) in row.iter().enumerate() {
-            if cij < min[j] {
-                min[j] = cij;
-                argmin[j] = i;
+    let block = n.div_ceil(rayon::current_num_threads().max(1)).max(256);
+    min.par_chunks_mut(block)
+        .zip(argmin.par_chunks_mut(block))
+        .enumerate()
+        .for_each(|(b, (min, argmin))| {
+            let j0 = b * block;
+            for i in 0..n {
+                let row = &c[i * n + j0..i * n + j0 + min.len()];
+                for ((m, a), &cij) in min.iter_mut().zip(argmin.iter_mut()).zip(row) {
+                    if cij < *m {
+                        *m = cij;
+                        *a = i;
+                    }
+                }
             }
-        }
-    }
+        });
     ColumnMinima { min, argmin }
 }
 
