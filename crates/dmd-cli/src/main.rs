@@ -183,7 +183,7 @@ struct ReproduceArgs {
     #[arg(long, default_value = "runs/stages")]
     runs: PathBuf,
     /// Experiments run at once, each a child process with its share of the cores (default:
-    /// 1 with a CUDA GPU, else 2).
+    /// one per CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     #[arg(long)]
     jobs: Option<usize>,
 }
@@ -215,8 +215,8 @@ struct SweepArgs {
     /// Folder of the content-addressed stage outputs (shared with every other run).
     #[arg(long, default_value = "runs/stages")]
     runs: PathBuf,
-    /// Points run at once, each a child process with its share of the cores (default: 1 with
-    /// a CUDA GPU, else 2).
+    /// Points run at once, each a child process with its share of the cores (default: one per
+    /// CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     #[arg(long)]
     jobs: Option<usize>,
     /// Only gather the finished points into the table and figures; run nothing.

@@ -1,5 +1,7 @@
 //! Independent `dmd` jobs (one experiment or one sweep point each) run as child processes, a
-//! bounded number at a time, each with its share of the CPU threads and its own log file.
+//! bounded number at a time, each with its share of the CPU threads and its own log file. On a
+//! machine with several GPUs each concurrent job gets its own: the job slot `k` runs its
+//! children with `CUDA_VISIBLE_DEVICES=k mod GPUs`, so `cuda` in the child is that GPU.
 //!
 //! Child processes rather than threads: libtorch's intra-op thread count is process-wide, and a
 //! child that crashes or is killed takes nothing else down. Jobs that share a stage (a
@@ -50,27 +52,47 @@ pub struct JobOutcome {
     pub wall_s: f64,
 }
 
-/// How many jobs to run at once and how many threads each gets.
+/// How many jobs to run at once, how many threads each gets, and the GPUs they share out.
 #[derive(Debug, Clone, Copy)]
 pub struct Parallelism {
     /// Jobs at once.
     pub jobs: usize,
     /// Intra-op threads per job (libtorch and rayon).
     pub threads: usize,
+    /// GPUs to pin the jobs to (one per job slot, `CUDA_VISIBLE_DEVICES`); 0 pins nothing.
+    pub gpus: usize,
 }
 
 impl Parallelism {
-    /// `jobs` at once (default: 1 with a CUDA GPU, else 2 when there are at least 2 cores),
-    /// sharing the machine's cores evenly.
+    /// `jobs` at once (default: one per CUDA GPU, else 2 when there are at least 2 cores),
+    /// sharing the machine's cores evenly, each job slot pinned to its own GPU.
     pub fn new(jobs: Option<usize>) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let jobs = jobs
-            .unwrap_or(if tch::Cuda::is_available() { 1 } else { 2 })
-            .clamp(1, cores.max(1));
+        let gpus = if tch::Cuda::is_available() {
+            tch::Cuda::device_count().max(0) as usize
+        } else {
+            0
+        };
+        Self::for_machine(
+            jobs,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            gpus,
+        )
+    }
+
+    /// [`Parallelism::new`] for a machine with `cores` cores and `gpus` GPUs.
+    pub fn for_machine(jobs: Option<usize>, cores: usize, gpus: usize) -> Self {
+        let default = if gpus > 0 { gpus } else { 2 };
+        let jobs = jobs.unwrap_or(default).clamp(1, cores.max(gpus).max(1));
         Self {
             jobs,
             threads: (cores / jobs).max(1),
+            gpus,
         }
+    }
+
+    /// The `CUDA_VISIBLE_DEVICES` of the job slot `slot`, when GPUs are shared out.
+    pub fn gpu_of_slot(&self, slot: usize) -> Option<usize> {
+        (self.gpus > 0).then(|| slot % self.gpus)
     }
 }
 
@@ -86,27 +108,39 @@ pub fn dmd_executable() -> Result<PathBuf> {
 /// Runs `jobs` with `par.jobs` at once, in order of the list, printing a line when each starts
 /// and ends (prefixed with `label`). Returns the outcomes in the order of `jobs`.
 pub fn run_jobs(label: &str, jobs: &[Job], par: Parallelism) -> Result<Vec<JobOutcome>> {
-    let exe = dmd_executable()?;
+    run_jobs_with(&dmd_executable()?, label, jobs, par)
+}
+
+/// [`run_jobs`] with the program `exe` instead of `dmd`.
+pub fn run_jobs_with(
+    exe: &std::path::Path,
+    label: &str,
+    jobs: &[Job],
+    par: Parallelism,
+) -> Result<Vec<JobOutcome>> {
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..jobs.len()).collect());
     let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.len()]);
     let total = jobs.len();
     let finished = Mutex::new(0usize);
     std::thread::scope(|scope| -> Result<()> {
         let mut handles = Vec::new();
-        for _ in 0..par.jobs.min(total.max(1)) {
-            handles.push(scope.spawn(|| -> Result<()> {
+        for slot in 0..par.jobs.min(total.max(1)) {
+            let (queue, outcomes, finished) = (&queue, &outcomes, &finished);
+            handles.push(scope.spawn(move || -> Result<()> {
+                let gpu = par.gpu_of_slot(slot);
                 loop {
                     let Some(i) = queue.lock().expect("queue lock").pop_front() else {
                         return Ok(());
                     };
                     let job = &jobs[i];
                     println!(
-                        "[{label}] start {} ({} thread(s); log: {})",
+                        "[{label}] start {} ({} thread(s){}; log: {})",
                         job.name,
                         par.threads,
+                        gpu.map(|g| format!(", GPU {g}")).unwrap_or_default(),
                         job.log.display()
                     );
-                    let outcome = run_one(&exe, job, par.threads)?;
+                    let outcome = run_one(exe, job, par.threads, gpu)?;
                     let done = {
                         let mut f = finished.lock().expect("counter lock");
                         *f += 1;
@@ -144,8 +178,13 @@ pub fn run_jobs(label: &str, jobs: &[Job], par: Parallelism) -> Result<Vec<JobOu
         .collect())
 }
 
-/// Runs one child to completion.
-fn run_one(exe: &std::path::Path, job: &Job, threads: usize) -> Result<JobOutcome> {
+/// Runs one child to completion (pinned to `gpu` when given).
+fn run_one(
+    exe: &std::path::Path,
+    job: &Job,
+    threads: usize,
+    gpu: Option<usize>,
+) -> Result<JobOutcome> {
     if let Some(dir) = job.log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -156,7 +195,11 @@ fn run_one(exe: &std::path::Path, job: &Job, threads: usize) -> Result<JobOutcom
         .with_context(|| format!("cannot open {}", job.log.display()))?;
     let start_len = log.metadata().map_or(0, |m| m.len());
     let t = Instant::now();
-    let status = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    if let Some(g) = gpu {
+        cmd.env("CUDA_VISIBLE_DEVICES", g.to_string());
+    }
+    let status = cmd
         .args(&job.args)
         .env("DMD_THREADS", threads.to_string())
         .env("RAYON_NUM_THREADS", threads.to_string())
@@ -219,11 +262,50 @@ mod tests {
 
     #[test]
     fn parallelism_shares_the_cores() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let p = Parallelism::new(Some(1));
-        assert_eq!((p.jobs, p.threads), (1, cores));
-        let p = Parallelism::new(Some(10_000));
-        assert_eq!(p.jobs, cores);
-        assert_eq!(p.threads, 1);
+        let p = Parallelism::for_machine(Some(1), 8, 0);
+        assert_eq!((p.jobs, p.threads, p.gpu_of_slot(0)), (1, 8, None));
+        let p = Parallelism::for_machine(Some(10_000), 8, 0);
+        assert_eq!((p.jobs, p.threads), (8, 1));
+        assert_eq!(Parallelism::for_machine(None, 8, 0).jobs, 2);
+        // one job per GPU by default, each slot its own GPU
+        let p = Parallelism::for_machine(None, 16, 4);
+        assert_eq!((p.jobs, p.threads), (4, 4));
+        let slots: Vec<_> = (0..4).map(|k| p.gpu_of_slot(k)).collect();
+        assert_eq!(slots, [Some(0), Some(1), Some(2), Some(3)]);
+    }
+
+    /// Four jobs at once on a machine reporting four GPUs: each child sees a different
+    /// `CUDA_VISIBLE_DEVICES` (the children are a script that records it while the others run).
+    #[test]
+    fn four_jobs_on_four_gpus_each_get_their_own() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("fake-dmd.sh");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"$CUDA_VISIBLE_DEVICES\" > \"$1\"\nsleep 0.5\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let jobs: Vec<Job> = (0..4)
+            .map(|k| Job {
+                name: format!("job{k}"),
+                args: vec![dir.path().join(format!("seen{k}")).display().to_string()],
+                log: dir.path().join(format!("job{k}.log")),
+            })
+            .collect();
+        let par = Parallelism::for_machine(None, 4, 4);
+        let out = run_jobs_with(&script, "test", &jobs, par).unwrap();
+        assert!(out.iter().all(|o| o.status == JobStatus::Done), "{out:?}");
+        let mut seen: Vec<String> = (0..4)
+            .map(|k| {
+                std::fs::read_to_string(dir.path().join(format!("seen{k}")))
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["0", "1", "2", "3"]);
     }
 }

@@ -29,7 +29,7 @@ pub struct ReproduceOptions {
     /// Folder of the content-addressed stage outputs.
     pub runs: PathBuf,
     /// Experiments run at once, each a child process with its share of the cores (default:
-    /// 1 with a CUDA GPU, else 2).
+    /// one per CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     pub jobs: Option<usize>,
 }
 

@@ -55,8 +55,8 @@ pub struct SweepOptions {
     pub out: Option<PathBuf>,
     /// Folder of the content-addressed stage outputs (shared with every other run).
     pub runs: PathBuf,
-    /// Points run at once, each a child process with its share of the cores (default: 1 with
-    /// a CUDA GPU, else 2).
+    /// Points run at once, each a child process with its share of the cores (default: one per
+    /// CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     pub jobs: Option<usize>,
     /// Only gather the finished points into the table and figures; run nothing.
     pub gather_only: bool,
