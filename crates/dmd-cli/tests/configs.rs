@@ -81,3 +81,25 @@ fn set_overrides_are_checked_like_the_file() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("iterationz"), "{stderr}");
 }
+
+/// A conditional run whose blocks of seeds would hold no same-class pair (1000 classes, 16
+/// seeds) is refused by `dmd check`, naming the key and the count that works.
+#[test]
+fn too_few_seeds_per_class_are_refused_before_any_compute() {
+    let o = dmd(&[
+        "check",
+        "configs/imagenet64.toml",
+        "--profile",
+        "smoke",
+        "--set",
+        "data.num_classes=1000",
+        "--set",
+        "teacher.net.num_classes=1000",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("eval.n_samples") && err.contains("use at least 46"),
+        "{err}"
+    );
+}

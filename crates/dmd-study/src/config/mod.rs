@@ -262,6 +262,23 @@ impl ExperimentConfig {
                 format!("{n}: every N must be at least 2"),
             ));
         }
+        // Conditional runs pair seeds within class: a block of N seeds drawn uniformly over K
+        // classes holds N (N - 1) / (2 K) same-class pairs on average, and a block without any
+        // has no within-class pairing to measure.
+        if classes > 0 && e.n_samples * (e.n_samples - 1) < 2 * classes {
+            let need = (1..)
+                .find(|n: &usize| n * (n - 1) >= 2 * classes)
+                .unwrap_or(2);
+            return Err(key_err(
+                "eval.n_samples",
+                format!(
+                    "{} seeds over {classes} classes hold {:.2} same-class pairs per block on \
+                     average, too few to pair within class; use at least {need}",
+                    e.n_samples,
+                    (e.n_samples * (e.n_samples - 1)) as f64 / (2 * classes) as f64
+                ),
+            ));
+        }
         if let Some(&t) = e
             .ruler_angles
             .iter()

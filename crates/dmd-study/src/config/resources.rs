@@ -9,7 +9,7 @@ use std::path::Path;
 /// overflow the estimate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MemoryEstimate {
-    /// The training set as f32 rows.
+    /// The training set as f32 rows (a 16 MiB window for uint8 `.npy` sets, read from disk).
     pub training_set: f64,
     /// The teacher and student sample sets, with the copies the analysis slices out.
     pub sample_sets: f64,
@@ -29,8 +29,16 @@ impl MemoryEstimate {
         // The largest N one assignment is solved at: the claims' N or the curve's largest.
         let n_max = plan.n_curve.last().map_or(n, |&c| n.max(c as f64));
         let n_train = cfg.n_train.unwrap_or(60_000) as f64;
+        // uint8 .npy sets stay on disk (read by row; the nearest-neighbour search holds 16 MiB
+        // of them at a time); everything else is f32 in memory.
+        let streamed = matches!(&cfg.data, dmd_data::DatasetSpec::Npy(npy)
+            if npy.scale == dmd_data::NpyScale::Uint8);
         Self {
-            training_set: 4.0 * n_train * d,
+            training_set: if streamed {
+                f64::from(16u32 << 20)
+            } else {
+                4.0 * n_train * d
+            },
             // z, Phi_1, Phi_K, G over all drawn seeds; Phi_fine, Phi_K(z') and the ruler's
             // students over N seeds; the analysis's copies of the first N rows of five sets.
             sample_sets: 4.0 * d * (4.0 * drawn + (7.0 + e.ruler_angles.len() as f64) * n),
