@@ -193,6 +193,24 @@ fn checked_checkpoint(
     Ok((path, sha))
 }
 
+/// Makes a user's checkpoint (config key `key`) the output `file` of `stage` and marks the
+/// stage done; a file that does not load is refused before anything is copied or marked.
+fn adopt_checkpoint(stage: &Stage, key: &str, ckpt: PathBuf, file: &str) -> Result<()> {
+    Denoiser::load(&ckpt, tch::Device::Cpu).with_context(|| {
+        format!(
+            "{key} {} cannot be loaded; fix or replace the file",
+            ckpt.display()
+        )
+    })?;
+    dmd_io::write_atomic_with(&stage.path(file), |tmp| {
+        std::fs::copy(&ckpt, tmp).map(|_| ())
+    })?;
+    stage.mark_done(&StageDone {
+        from: Some(ckpt),
+        ..Default::default()
+    })
+}
+
 /// What determines the teacher samples of one snapshot.
 #[derive(Debug, Serialize)]
 struct SamplesKey {
@@ -466,20 +484,12 @@ pub fn teacher_stage(
     let hash = store::config_hash(&teacher_key);
     let _lock = stage.lock()?;
     if let Some((ckpt, _)) = user.filter(|_| !stage.is_done()) {
-        // A file that does not load is refused before anything is copied or marked done.
-        Denoiser::load(&ckpt, tch::Device::Cpu).with_context(|| {
-            format!(
-                "teacher_checkpoint {} cannot be loaded; fix or replace the file",
-                ckpt.display()
-            )
-        })?;
-        dmd_io::write_atomic_with(&stage.path(dmd_train::teacher::files::TEACHER), |tmp| {
-            std::fs::copy(&ckpt, tmp).map(|_| ())
-        })?;
-        stage.mark_done(&StageDone {
-            from: Some(ckpt),
-            ..Default::default()
-        })?;
+        adopt_checkpoint(
+            &stage,
+            "teacher_checkpoint",
+            ckpt,
+            dmd_train::teacher::files::TEACHER,
+        )?;
     }
     if stage.is_done() {
         tracing::info!("teacher: reusing {}", stage.dir.display());
@@ -654,21 +664,13 @@ pub fn student_stage(
         return Ok((stage, lock));
     }
     if let Some((ckpt, _)) = user {
-        // A file that does not load is refused before anything is copied or marked done.
-        Denoiser::load(&ckpt, tch::Device::Cpu).with_context(|| {
-            format!(
-                "student_checkpoint {} cannot be loaded; fix or replace the file",
-                ckpt.display()
-            )
-        })?;
         tracing::info!("student: measuring {}", ckpt.display());
-        dmd_io::write_atomic_with(&stage.path(dmd_train::dmd::files::GENERATOR), |tmp| {
-            std::fs::copy(&ckpt, tmp).map(|_| ())
-        })?;
-        stage.mark_done(&StageDone {
-            from: Some(ckpt),
-            ..Default::default()
-        })?;
+        adopt_checkpoint(
+            &stage,
+            "student_checkpoint",
+            ckpt,
+            dmd_train::dmd::files::GENERATOR,
+        )?;
     } else {
         tracing::info!(snapshot, "distilling in {}", stage.dir.display());
         let outcome = dmd_train::distill(&cfg.distill, teacher, Some(data), &stage.dir)?;
