@@ -37,6 +37,7 @@ use crate::progress::iteration_bar;
 use crate::rng::{Stream, reseed};
 use crate::schedule::{SigmaGrid, index_range, warmup_lr};
 use crate::score_model::ScoreModel;
+use crate::trajectory::{NoProbe, Probe, TrajectoryLine, Window, is_point};
 
 /// File names inside a distillation run directory.
 pub mod files {
@@ -46,6 +47,8 @@ pub mod files {
     pub const GENERATOR: &str = "generator.safetensors";
     /// Final fake score.
     pub const FAKE: &str = "fake.safetensors";
+    /// The generator measured during training (JSON lines, [`crate::trajectory::TrajectoryLine`]).
+    pub const TRAJECTORY: &str = "trajectory.jsonl";
 }
 
 /// One line of `metrics.jsonl`. `dm_loss` and `generator_grad_norm` are `null` on iterations
@@ -792,6 +795,19 @@ pub fn distill(
     real_data: Option<&TrainData>,
     run_dir: &Path,
 ) -> Result<DistillOutcome, TrainError> {
+    distill_with(cfg, teacher, real_data, run_dir, None::<&mut NoProbe>)
+}
+
+/// [`distill`], measuring the generator with `probe` along the way: at iteration 0, every
+/// [`Probe::every`] iterations and at the end, one line of `trajectory.jsonl` each
+/// ([`TrajectoryLine`]); on resume the trajectory is cut and continued like `metrics.jsonl`.
+pub fn distill_with<P: Probe>(
+    cfg: &DistillConfig,
+    teacher: &dyn ScoreModel,
+    real_data: Option<&TrainData>,
+    run_dir: &Path,
+    mut probe: Option<&mut P>,
+) -> Result<DistillOutcome, TrainError> {
     std::fs::create_dir_all(run_dir).map_err(|e| TrainError::io(run_dir, e))?;
     let mut engine = DmdEngine::new(cfg, teacher, real_data)?;
     let state_path = run_dir.join(STATE_FILE);
@@ -819,7 +835,37 @@ pub fn distill(
     let save_state = |engine: &DmdEngine, wall: f64| {
         checkpoint::save_resumable(&state_path, engine.state_tensors(), wall, &config_json)
     };
+    let every = probe.as_ref().map_or(u64::MAX, |p| p.every().max(1));
+    let mut trajectory = match probe {
+        Some(_) => Some((
+            MetricLog::open(&run_dir.join(files::TRAJECTORY), engine.step())?,
+            Window::replay(&metrics_path, engine.step(), every)?,
+        )),
+        None => None,
+    };
+    let observe = |engine: &DmdEngine,
+                       trajectory: &mut Option<(MetricLog, Window)>,
+                       probe: &mut Option<&mut P>|
+     -> Result<(), TrainError> {
+        let (Some((log, window)), Some(p)) = (trajectory.as_mut(), probe.as_mut()) else {
+            return Ok(());
+        };
+        if !is_point(engine.step(), cfg.iterations, every) {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let measures = p.observe(engine)?;
+        log.write(&TrajectoryLine {
+            iteration: engine.step(),
+            cumulative_lr: window.cumulative_lr,
+            dm_loss: window.close(),
+            probe_s: t.elapsed().as_secs_f64(),
+            wall_s: wall_offset + start.elapsed().as_secs_f64(),
+            measures,
+        })
+    };
     let bar = iteration_bar("distill", engine.step(), cfg.iterations, cfg.progress);
+    observe(&engine, &mut trajectory, &mut probe)?;
     while engine.step() < cfg.iterations {
         let mut rec = match engine.iteration() {
             Ok(r) => r,
@@ -832,6 +878,10 @@ pub fn distill(
         let wall = wall_offset + start.elapsed().as_secs_f64();
         rec.wall_s = wall;
         log.write(&rec)?;
+        if let Some((_, window)) = trajectory.as_mut() {
+            window.add(&rec);
+        }
+        observe(&engine, &mut trajectory, &mut probe)?;
         bar.inc();
         if engine.step().is_multiple_of(cfg.checkpoint_every) && engine.step() < cfg.iterations {
             save_state(&engine, wall)?;

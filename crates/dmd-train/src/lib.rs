@@ -7,7 +7,9 @@
 //!   listed iterations (the paper's 1024 ... 8192) for the teacher-convergence experiment.
 //! * [`distill`] distils any [`ScoreModel`] (a trained [`dmd_nets::denoiser::Denoiser`] or a
 //!   closed-form [`GaussianTeacher`] / [`GaussianMixtureTeacher`]) into a one-step (or N-step)
-//!   generator with DMD2's schedule, logging every iteration to `metrics.jsonl`.
+//!   generator with DMD2's schedule, logging every iteration to `metrics.jsonl`;
+//!   [`distill_with`] also measures the generator along the way with a [`Probe`]
+//!   (`trajectory.jsonl`).
 //! * Both write their full state (weights, AdamW moments, counters) atomically to
 //!   `state.safetensors` every `checkpoint_every` iterations and resume from it; randomness is
 //!   reseeded per iteration from the config's seed, so a resumed run reproduces an uninterrupted
@@ -63,6 +65,7 @@ pub mod rng;
 pub mod schedule;
 pub mod score_model;
 pub mod teacher;
+pub mod trajectory;
 
 pub use config::{
     DistillConfig, DpDmdConfig, EmaConfig, GanConfig, GanReal, RegressionConfig, StudentInit,
@@ -70,10 +73,11 @@ pub use config::{
 };
 pub use data::TrainData;
 pub use dmd::{
-    DistillOutcome, DistillRecord, DistillStats, DmdEngine, distill, dm_gradient,
+    DistillOutcome, DistillRecord, DistillStats, DmdEngine, distill, distill_with, dm_gradient,
     dm_surrogate_loss, fake_score_loss, student_sample, student_sigmas,
 };
 pub use error::TrainError;
 pub use optim::{AdamW, AdamWConfig};
 pub use score_model::{GaussianMixtureTeacher, GaussianTeacher, ScoreModel};
 pub use teacher::{TeacherOutcome, TeacherRecord, train_teacher};
+pub use trajectory::{NoProbe, Probe, TrajectoryLine, read_trajectory};

@@ -309,3 +309,73 @@ fn nan_in_the_teacher_stops_the_run_and_keeps_the_checkpoint() {
     .unwrap();
     assert_eq!(out.resumed_from, Some(8));
 }
+
+/// The generator's mean output on fixed seeds: a deterministic probe that reads the engine.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Mean {
+    mean: Vec<f64>,
+}
+
+struct MeanProbe {
+    z: Tensor,
+    every: u64,
+}
+
+impl dmd_train::Probe for MeanProbe {
+    type Record = Mean;
+
+    fn every(&self) -> u64 {
+        self.every
+    }
+
+    fn observe(&mut self, engine: &DmdEngine) -> Result<Mean, TrainError> {
+        let g = engine.generate(&self.z, None);
+        let mean = Vec::<f64>::try_from(g.mean_dim([0i64].as_slice(), false, Kind::Double));
+        Ok(Mean {
+            mean: mean.unwrap(),
+        })
+    }
+}
+
+/// The trajectory of a run stopped at 7 (not a point) and resumed equals the uninterrupted
+/// run's: same iterations, cumulative learning rates, DM-loss windows and measurements.
+#[test]
+fn trajectory_of_a_resumed_run_equals_the_uninterrupted_one() {
+    let _rng = rng_lock();
+    let t = teacher();
+    let dir = tempfile::tempdir().unwrap();
+    let z = Tensor::from_slice(&[0.3f32, -1.2, 0.8, 0.1, -0.4, 2.0]).reshape([3, 2]);
+    let mut probe = || MeanProbe {
+        z: z.shallow_clone(),
+        every: 4,
+    };
+    let run = |iterations: u64, sub: &str, p: &mut MeanProbe| {
+        dmd_train::distill_with(&toy_cfg(iterations), &t, None, &dir.path().join(sub), Some(p))
+            .unwrap()
+    };
+    run(14, "a", &mut probe());
+    run(7, "b", &mut probe());
+    let resumed = run(14, "b", &mut probe());
+    assert_eq!(resumed.resumed_from, Some(7));
+    let read = |sub: &str| {
+        dmd_train::read_trajectory::<Mean>(&dir.path().join(sub).join("trajectory.jsonl"))
+            .unwrap()
+    };
+    let (a, b) = (read("a"), read("b"));
+    let iters: Vec<u64> = a.iter().map(|l| l.iteration).collect();
+    assert_eq!(iters, vec![0, 4, 8, 12, 14]);
+    assert_eq!(a.len(), b.len());
+    for (la, lb) in a.iter().zip(&b) {
+        assert_eq!(
+            (la.iteration, la.cumulative_lr, la.dm_loss, &la.measures),
+            (lb.iteration, lb.cumulative_lr, lb.dm_loss, &lb.measures),
+        );
+    }
+    assert!(a[0].dm_loss.is_none() && a[0].cumulative_lr == 0.0);
+    // generator updates every `update_ratio` iterations: [4, 8) holds one, [12, 14) none
+    assert_eq!(toy_cfg(14).update_ratio, 5);
+    assert!(a[2].cumulative_lr > a[1].cumulative_lr && a[2].dm_loss.is_some());
+    assert!(a[4].cumulative_lr == a[3].cumulative_lr && a[4].dm_loss.is_none());
+    // the generator moved: its measurement at the end differs from its initialisation
+    assert_ne!(a[0].measures, a[4].measures);
+}
