@@ -844,8 +844,8 @@ pub fn distill_with<P: Probe>(
         None => None,
     };
     let observe = |engine: &DmdEngine,
-                       trajectory: &mut Option<(MetricLog, Window)>,
-                       probe: &mut Option<&mut P>|
+                   trajectory: &mut Option<(MetricLog, Window)>,
+                   probe: &mut Option<&mut P>|
      -> Result<(), TrainError> {
         let (Some((log, window)), Some(p)) = (trajectory.as_mut(), probe.as_mut()) else {
             return Ok(());

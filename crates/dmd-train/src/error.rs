@@ -44,6 +44,9 @@ pub enum TrainError {
     /// A network could not be built, loaded or saved.
     #[error("network: {0}")]
     Net(#[from] dmd_nets::error::NetError),
+    /// A [`crate::Probe`] could not measure the generator.
+    #[error("measuring the generator during training: {0}")]
+    Probe(String),
     /// A JSON value could not be written.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

@@ -345,21 +345,26 @@ fn trajectory_of_a_resumed_run_equals_the_uninterrupted_one() {
     let t = teacher();
     let dir = tempfile::tempdir().unwrap();
     let z = Tensor::from_slice(&[0.3f32, -1.2, 0.8, 0.1, -0.4, 2.0]).reshape([3, 2]);
-    let mut probe = || MeanProbe {
+    let probe = || MeanProbe {
         z: z.shallow_clone(),
         every: 4,
     };
     let run = |iterations: u64, sub: &str, p: &mut MeanProbe| {
-        dmd_train::distill_with(&toy_cfg(iterations), &t, None, &dir.path().join(sub), Some(p))
-            .unwrap()
+        dmd_train::distill_with(
+            &toy_cfg(iterations),
+            &t,
+            None,
+            &dir.path().join(sub),
+            Some(p),
+        )
+        .unwrap()
     };
     run(14, "a", &mut probe());
     run(7, "b", &mut probe());
     let resumed = run(14, "b", &mut probe());
     assert_eq!(resumed.resumed_from, Some(7));
     let read = |sub: &str| {
-        dmd_train::read_trajectory::<Mean>(&dir.path().join(sub).join("trajectory.jsonl"))
-            .unwrap()
+        dmd_train::read_trajectory::<Mean>(&dir.path().join(sub).join("trajectory.jsonl")).unwrap()
     };
     let (a, b) = (read("a"), read("b"));
     let iters: Vec<u64> = a.iter().map(|l| l.iteration).collect();

@@ -50,6 +50,10 @@ pub struct EvalConfig {
     /// `Phi_K(R_theta z)` with the teacher's exact distribution and a known remapping
     /// (`theta = 0`, an exact copy, is always on the ruler).
     pub ruler_angles: Vec<f64>,
+    /// Points of the pairing-over-training trajectory: the student is measured on the first
+    /// `n_samples` seeds every `distill.iterations / trajectory_points` iterations (and at 0 and
+    /// at the end) into its stage's `trajectory.jsonl`; 0 turns it off.
+    pub trajectory_points: u64,
 }
 
 impl Default for EvalConfig {
@@ -71,6 +75,7 @@ impl Default for EvalConfig {
             classifier_epochs: 2,
             classifier_train_size: None,
             replicates: 10,
+            trajectory_points: 20,
             n_curve: vec![250, 500, 1000, 2000, 4000, 8000],
             ruler_angles: vec![
                 0.1,

@@ -11,7 +11,7 @@ use dmd_analysis::{
     BootstrapConfig, EquivalentAngle, Extrapolation, FiniteNPoint, ReplicateSummary, Ruler,
     RulerPoint, block_pairings, delta_e_labelled, dt_ratio, extrapolate, finite_n_curve,
 };
-use ndarray::{Array2, s};
+use ndarray::{Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{EvalConfig, EvalPlan};
@@ -94,6 +94,38 @@ pub struct EvidenceInput<'a> {
     pub labels: Option<&'a [i64]>,
 }
 
+/// The remapping ruler of one teacher on its first `N` seeds: `phi_k_n` (`Phi_K(z)`, `N` rows)
+/// against each of `rotated` (`Phi_K(R_theta z)` for `e.ruler_angles`, at least `N` rows),
+/// within class with `labels`, plus the exact copy at `theta = 0`; each point with bootstrap
+/// intervals when `intervals` (and `e.bootstrap >= 2`).
+pub fn measure_ruler(
+    e: &EvalConfig,
+    phi_k_n: ArrayView2<f32>,
+    rotated: &[Array2<f32>],
+    labels: Option<&[i64]>,
+    intervals: bool,
+) -> Result<Ruler> {
+    let n = phi_k_n.nrows();
+    let boot = BootstrapConfig {
+        n_resamples: e.bootstrap.min(RULER_BOOTSTRAP),
+        level: LEVEL,
+        seed: e.seed,
+    };
+    let boot = (intervals && boot.n_resamples >= 2).then_some(&boot);
+    let mut points = Vec::with_capacity(rotated.len() + 1);
+    for (&theta, rotated) in e.ruler_angles.iter().zip(rotated) {
+        let pairing = delta_e_labelled(phi_k_n, rotated.slice(s![..n, ..]), labels, boot)?;
+        points.push(RulerPoint {
+            theta,
+            dt_ratio: dt_ratio(&pairing),
+            pairing,
+        });
+    }
+    let e_rand = points.first().map_or(f64::NAN, |p| p.pairing.e_rand);
+    points.push(RulerPoint::exact_copy(n, e_rand));
+    Ok(Ruler::new(n, points))
+}
+
 /// Measures the [`PairingEvidence`] of one student.
 pub fn pairing_evidence(
     e: &EvalConfig,
@@ -126,29 +158,13 @@ pub fn pairing_evidence(
         LEVEL,
     )?;
     tracing::info!(angles = input.ruler.len(), "remapping ruler");
-    let boot = BootstrapConfig {
-        n_resamples: e.bootstrap.min(RULER_BOOTSTRAP),
-        level: LEVEL,
-        seed: e.seed,
-    };
-    let phi_k_n = input.phi_k.slice(s![..n, ..]);
-    let mut points = Vec::with_capacity(input.ruler.len() + 1);
-    for (&theta, rotated) in e.ruler_angles.iter().zip(input.ruler) {
-        let pairing = delta_e_labelled(
-            phi_k_n,
-            rotated.slice(s![..n, ..]),
-            labels_of(n),
-            (boot.n_resamples >= 2).then_some(&boot),
-        )?;
-        points.push(RulerPoint {
-            theta,
-            dt_ratio: dt_ratio(&pairing),
-            pairing,
-        });
-    }
-    let e_rand = points.first().map_or(f64::NAN, |p| p.pairing.e_rand);
-    points.push(RulerPoint::exact_copy(n, e_rand));
-    let ruler = Ruler::new(n, points);
+    let ruler = measure_ruler(
+        e,
+        input.phi_k.slice(s![..n, ..]),
+        input.ruler,
+        labels_of(n),
+        true,
+    )?;
     let moved = student.dt_ratio.has_interval()
         && (student.dt_ratio.upper < teacher_one_step.dt_ratio.lower
             || student.dt_ratio.lower > teacher_one_step.dt_ratio.upper);

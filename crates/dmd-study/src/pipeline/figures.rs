@@ -387,3 +387,60 @@ pub fn evidence_figures(m: &crate::schema::StudentMetrics, fig_dir: &Path) -> Re
     }
     Ok(written)
 }
+
+/// Pairing over training: the equivalent angle on the ruler (radians), the copy score,
+/// `E_DT / E_rand` and the fit's distance to its noise floor (`SW2 / floor - 1`) against the
+/// iteration (`trajectory-iteration.png`) and against the cumulative learning rate
+/// (`trajectory-lr.png`).
+pub fn trajectory_figures(
+    points: &[crate::pipeline::trajectory::TrajectoryPoint],
+    tag: &str,
+    snapshot: u64,
+    fig_dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    if points.len() < 2 {
+        return Ok(Vec::new());
+    }
+    std::fs::create_dir_all(fig_dir)
+        .with_context(|| format!("cannot create {}", fig_dir.display()))?;
+    type Of = fn(&crate::pipeline::trajectory::TrajectoryPoint) -> f64;
+    let measures: [(&str, Of); 4] = [
+        ("equivalent angle (rad)", |p| {
+            p.measures.angle.map_or(f64::NAN, |a| a.theta())
+        }),
+        ("copy score", |p| p.measures.copy_score),
+        ("E_DT / E_rand", |p| p.measures.dt_ratio),
+        ("fit: SW2 / floor - 1", |p| {
+            p.measures.fit_sw2 / p.measures.fit_floor_sw2.max(f64::MIN_POSITIVE) - 1.0
+        }),
+    ];
+    let mut written = Vec::new();
+    let axes: [(&str, &str, Of); 2] = [
+        ("iteration", "distillation iteration", |p| {
+            p.iteration as f64
+        }),
+        ("lr", "cumulative generator learning rate sum_t lr_t", |p| {
+            p.cumulative_lr
+        }),
+    ];
+    for (name, x_label, x) in axes {
+        let curves: Vec<dmd_figures::Curve> = measures
+            .iter()
+            .map(|(label, y)| {
+                (
+                    (*label).to_string(),
+                    points.iter().map(|p| (x(p), y(p))).collect(),
+                )
+            })
+            .collect();
+        let path = fig_dir.join(format!("snapshot-{snapshot:06}-trajectory-{name}.png"));
+        let axes = Axes::new(
+            &format!("{tag}: pairing over training (fixed panel of seeds)"),
+            x_label,
+            "value",
+        );
+        save_png(&dmd_figures::line_curves(&curves, &axes)?, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod controls;
 pub mod figures;
 pub mod sampling;
+pub mod trajectory;
 
 use anyhow::{Context, Result, bail};
 use dmd_data::DatasetSpec;
@@ -247,6 +248,14 @@ struct StudentKey<'a> {
     /// sha256 of a student trained elsewhere (`dmd eval`); absent for distilled students.
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_sha256: Option<String>,
+    /// Points of the pairing-over-training trajectory measured while distilling (absent when
+    /// off); the panel is the teacher samples' first `eval.n_samples` seeds.
+    #[serde(skip_serializing_if = "is_zero")]
+    trajectory_points: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Wall times and where the outputs of one experiment are.
@@ -648,10 +657,16 @@ pub fn student_stage(
     teacher_hash: &str,
     snapshot: u64,
     teacher: &Denoiser,
+    samples: &TeacherSamples,
     data: &TrainData,
 ) -> Result<(Stage, StageLock)> {
     let user = user_student(cfg)?;
     let student_key = StudentKey {
+        trajectory_points: if user.is_some() {
+            0
+        } else {
+            cfg.eval.trajectory_points
+        },
         teacher: teacher_hash.to_string(),
         snapshot,
         compute: Compute::now(teacher.device()),
@@ -673,7 +688,14 @@ pub fn student_stage(
         )?;
     } else {
         tracing::info!(snapshot, "distilling in {}", stage.dir.display());
-        let outcome = dmd_train::distill(&cfg.distill, teacher, Some(data), &stage.dir)?;
+        let mut probe = trajectory::TrajectoryProbe::new(cfg, &samples.file, teacher.device())?;
+        let outcome = dmd_train::distill_with(
+            &cfg.distill,
+            teacher,
+            Some(data),
+            &stage.dir,
+            probe.as_mut(),
+        )?;
         stage.mark_done(&StageDone {
             iterations: Some(outcome.iterations),
             wall_s: Some(outcome.wall_s),
@@ -734,8 +756,15 @@ fn snapshot_stages(
     )?;
     let samples =
         teacher_samples_stage(cfg, paths, &teacher_stage.hash, snapshot, &teacher, device)?;
-    let (student, student_lock) =
-        student_stage(cfg, paths, &teacher_stage.hash, snapshot, &teacher, data)?;
+    let (student, student_lock) = student_stage(
+        cfg,
+        paths,
+        &teacher_stage.hash,
+        snapshot,
+        &teacher,
+        &samples,
+        data,
+    )?;
     if until == Until::Distill {
         return Ok(None);
     }
@@ -760,6 +789,18 @@ fn snapshot_stages(
     let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples)?;
     let metrics = analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
     figures::evidence_figures(&metrics, &out_dir.join("figures"))?;
+    if let Some(points) = trajectory::read(&student.dir)? {
+        dmd_io::write_atomic_with(&snap_dir.join(dmd_train::dmd::files::TRAJECTORY), |tmp| {
+            std::fs::copy(student.path(dmd_train::dmd::files::TRAJECTORY), tmp).map(|_| ())
+        })
+        .with_context(|| format!("cannot copy the trajectory into {}", snap_dir.display()))?;
+        figures::trajectory_figures(
+            &points,
+            &format!("{} (teacher {snapshot} it)", cfg.name),
+            snapshot,
+            &out_dir.join("figures"),
+        )?;
+    }
     figures::student_figures(
         cfg,
         snapshot,

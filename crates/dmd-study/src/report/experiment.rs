@@ -41,6 +41,7 @@ pub(super) fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Res
         )?;
     }
     evidence_table(md, l)?;
+    trajectory_table(md, out, l)?;
     for m in &l.students {
         for f in &m.metrics.frechet {
             writeln!(
@@ -222,6 +223,64 @@ fn evidence_table(md: &mut String, l: &Loaded) -> Result<()> {
                 "\nFinite N (snapshot {}; E_OT falls as N grows, so Delta_E of one pair of models rises with N): {}.{large_n}",
                 m.snapshot,
                 curve.join("; ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows of the pairing-over-training table: the first, the last and evenly spaced between.
+const TRAJECTORY_ROWS: usize = 6;
+
+/// Pairing over training per snapshot (from `snapshot-*/trajectory.jsonl`): a few points of
+/// the trajectory and the probe's share of the distillation's wall time.
+fn trajectory_table(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
+    for m in &l.students {
+        let dir = out
+            .join(&l.summary.name)
+            .join(format!("snapshot-{:06}", m.snapshot));
+        let Some(points) = crate::pipeline::trajectory::read(&dir)? else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let probe_s: f64 = points.iter().map(|p| p.probe_s).sum();
+        writeln!(
+            md,
+            "\nPairing over training (snapshot {}): {} points on a fixed panel of seeds, iterations {} to {}; measuring took {:.1} s of the run's {:.0} s ({:.1}%).\n",
+            m.snapshot,
+            points.len(),
+            first.iteration,
+            last.iteration,
+            probe_s,
+            last.wall_s,
+            100.0 * probe_s / last.wall_s.max(f64::MIN_POSITIVE)
+        )?;
+        writeln!(
+            md,
+            "| iteration | sum lr | equivalent angle | copy score | Delta_E | E_DT / E_rand | fit SW2 / floor | DM loss |"
+        )?;
+        writeln!(md, "|---|---|---|---|---|---|---|---|")?;
+        let k = points.len();
+        let mut rows: Vec<usize> = (0..TRAJECTORY_ROWS)
+            .map(|i| i * (k - 1) / (TRAJECTORY_ROWS - 1).max(1))
+            .collect();
+        rows.dedup();
+        for i in rows {
+            let p = &points[i];
+            let q = &p.measures;
+            writeln!(
+                md,
+                "| {} | {:.3e} | {} | {:.3} | {:.4} | {:.3} | {:.2} | {} |",
+                p.iteration,
+                p.cumulative_lr,
+                q.angle.map_or("-".into(), |a| a.to_string()),
+                q.copy_score,
+                q.delta_e,
+                q.dt_ratio,
+                q.fit_sw2 / q.fit_floor_sw2.max(f64::MIN_POSITIVE),
+                p.dm_loss.map_or("-".into(), |v| format!("{v:.4}"))
             )?;
         }
     }
