@@ -19,9 +19,11 @@ Commands:
   setup [--cpu|--cuda]        install libtorch 2.13.0 (from PyPI's torch wheel) and real MNIST
                               into $DMD_HOME (default: <repo>/.dmd); idempotent
   test                        setup if needed, then fmt --check, clippy -D warnings, all tests
-  reproduce [--profile P] [--only NAME...]
+  reproduce [--profile P] [--only NAME...] [--retrain-teachers]
                               run the study (profile smoke | cpu | paper; default: paper with a
-                              CUDA GPU, cpu otherwise) and write results/REPORT.md
+                              CUDA GPU, cpu otherwise) and write results/REPORT.md; shipped
+                              reference teachers (reference-teachers/) are used unless
+                              --retrain-teachers
   bench [ot|nn|nets|dmd|all] [--quick] [--threads T,..] [--rounds R]
                               time our benchmark binaries against their Python peers
                               (venv in $DMD_HOME/bench-venv); tables + target/bench/*.json

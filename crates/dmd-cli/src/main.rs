@@ -41,6 +41,10 @@ struct RunArgs {
     /// Folder of the content-addressed stage outputs (shared between experiments).
     #[arg(long, default_value = "runs/stages")]
     runs: PathBuf,
+    /// Train teachers here even when a reference teacher shipped in `reference-teachers/`
+    /// matches the config.
+    #[arg(long)]
+    retrain_teachers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,8 +88,63 @@ enum Command {
     /// Import a teacher or generator from a PyTorch state dict in EDM's names (safetensors or
     /// torch.save) into a dmd-nets checkpoint, checking every name and shape.
     Import(import::ImportArgs),
+    /// Write a finished teacher of a config (from the stage store) as a reference teacher:
+    /// its weights, snapshots and training log with a manifest of sha256 sums, the command and
+    /// the commit that trained it. The teacher stage then adopts it instead of training.
+    ShipTeacher(ShipArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
+}
+
+/// Arguments of `dmd ship-teacher`.
+#[derive(Debug, Args)]
+struct ShipArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Folder to write (e.g. reference-teachers/mnist-uncond-cpu).
+    #[arg(long)]
+    to: PathBuf,
+    /// The commit of the code that trained the teacher.
+    #[arg(long)]
+    commit: String,
+}
+
+fn ship_teacher(a: ShipArgs) -> anyhow::Result<()> {
+    let profile = a.run.profile.unwrap_or_else(default_profile);
+    let cfg = ExperimentConfig::load(&a.run.config, &profile, &a.run.sets)?;
+    let paths = Paths {
+        stages: a.run.runs,
+        results: a.run.out,
+    };
+    let (dir, key) = pipeline::finished_teacher_stage(&cfg, &paths)?;
+    let done: dmd_study::store::StageDone =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("DONE.json"))?)?;
+    let threads = key["compute"]["threads"].as_i64().unwrap_or(0) as i32;
+    let device = key["compute"]["device"].as_str().unwrap_or("?").to_string();
+    let sets: String = a.run.sets.iter().map(|s| format!(" --set {s}")).collect();
+    let provenance = dmd_study::reference::Provenance {
+        command: format!(
+            "DMD_THREADS={threads} dmd train-teacher {} --profile {profile}{sets}",
+            a.run.config.display()
+        ),
+        commit: a.commit,
+        threads,
+        device,
+        wall_s: done.wall_s.unwrap_or(0.0),
+        iterations: done.iterations.unwrap_or(cfg.teacher.iterations),
+    };
+    let m = dmd_study::reference::export(&dir, &key, (&cfg.name, &profile), provenance, &a.to)?;
+    let bytes: u64 = m.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "{}: {} files ({:.1} MB) from {} written to {} (key {})",
+        cfg.name,
+        m.files.len(),
+        bytes as f64 / 1e6,
+        dir.display(),
+        a.to.display(),
+        m.key_hash
+    );
+    Ok(())
 }
 
 fn main() {
@@ -124,6 +183,7 @@ fn main() {
         Command::Sweep(a) => sweep::run(a.into()),
         Command::Eval(a) => eval(a),
         Command::Import(a) => import::run(a),
+        Command::ShipTeacher(a) => ship_teacher(a),
         Command::Info => info::run(),
     };
     if let Err(err) = result {
@@ -186,10 +246,17 @@ struct ReproduceArgs {
     /// one per CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     #[arg(long)]
     jobs: Option<usize>,
+    /// Train teachers here even when a reference teacher shipped in `reference-teachers/`
+    /// matches the config.
+    #[arg(long)]
+    retrain_teachers: bool,
 }
 
 impl From<ReproduceArgs> for reproduce::ReproduceOptions {
     fn from(a: ReproduceArgs) -> Self {
+        if a.retrain_teachers {
+            dmd_study::reference::request_retrain();
+        }
         Self {
             profile: a.profile,
             only: a.only,
@@ -222,10 +289,17 @@ struct SweepArgs {
     /// Only gather the finished points into the table and figures; run nothing.
     #[arg(long)]
     gather_only: bool,
+    /// Train teachers here even when a reference teacher shipped in `reference-teachers/`
+    /// matches the config.
+    #[arg(long)]
+    retrain_teachers: bool,
 }
 
 impl From<SweepArgs> for sweep::SweepOptions {
     fn from(a: SweepArgs) -> Self {
+        if a.retrain_teachers {
+            dmd_study::reference::request_retrain();
+        }
         Self {
             sweep: a.sweep,
             profile: a.profile,
@@ -238,6 +312,9 @@ impl From<SweepArgs> for sweep::SweepOptions {
 }
 
 fn run(a: RunArgs, until: Until) -> anyhow::Result<()> {
+    if a.retrain_teachers {
+        dmd_study::reference::request_retrain();
+    }
     let profile = a.profile.unwrap_or_else(default_profile);
     let cfg = ExperimentConfig::load(&a.config, &profile, &a.sets)?;
     let paths = Paths {
@@ -274,6 +351,9 @@ struct EvalArgs {
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.run.retrain_teachers {
+        dmd_study::reference::request_retrain();
+    }
     let profile = a.run.profile.unwrap_or_else(default_profile);
     let mut cfg = ExperimentConfig::load(&a.run.config, &profile, &a.run.sets)?;
     let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());

@@ -199,6 +199,9 @@ fn run_one(
     if let Some(g) = gpu {
         cmd.env("CUDA_VISIBLE_DEVICES", g.to_string());
     }
+    if crate::reference::retrain_requested() {
+        cmd.env(crate::reference::RETRAIN_ENV, "1");
+    }
     let status = cmd
         .args(&job.args)
         .env("DMD_THREADS", threads.to_string())

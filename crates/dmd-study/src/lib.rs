@@ -41,6 +41,7 @@ pub mod gates;
 pub mod jobs;
 pub mod pipeline;
 pub mod progress;
+pub mod reference;
 pub mod report;
 pub mod reproduce;
 pub mod schema;

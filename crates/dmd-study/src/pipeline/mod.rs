@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::{ConfigError, ExperimentConfig};
+use crate::reference;
 use crate::store::{self, Stage, StageDone, StageLock};
 
 /// Where stages and results go.
@@ -492,6 +493,7 @@ pub fn teacher_stage(
     let stage = Stage::new(&paths.stages, "teacher", &teacher_key)?;
     let hash = store::config_hash(&teacher_key);
     let _lock = stage.lock()?;
+    let user_given = user.is_some();
     if let Some((ckpt, _)) = user.filter(|_| !stage.is_done()) {
         adopt_checkpoint(
             &stage,
@@ -499,6 +501,18 @@ pub fn teacher_stage(
             ckpt,
             dmd_train::teacher::files::TEACHER,
         )?;
+    }
+    if !stage.is_done() && !user_given && !reference::retrain_requested() {
+        let key_hash = store::config_hash(&reference::reference_key(&teacher_key)?);
+        if let Some((dir, m)) = reference::find(&reference::reference_dir(), &key_hash)? {
+            tracing::info!(
+                "teacher: using the reference teacher {} (trained by `{}` at {}; --retrain-teachers trains it here)",
+                dir.display(),
+                m.provenance.command,
+                m.provenance.commit
+            );
+            reference::adopt(&dir, &m, &stage)?;
+        }
     }
     if stage.is_done() {
         tracing::info!("teacher: reusing {}", stage.dir.display());
@@ -892,4 +906,63 @@ pub struct MissingFiles {
     pub experiment: String,
     /// Each missing file with what it is, `; `-separated.
     pub files: String,
+}
+
+/// The reference key of `cfg`'s trained teacher (its teacher stage key without the compute;
+/// see [`crate::reference`]); `stages` caches the sums of unpinned data files.
+pub fn teacher_reference_key(
+    cfg: &ExperimentConfig,
+    stages: &std::path::Path,
+) -> Result<serde_json::Value> {
+    let teacher_key = TeacherKey {
+        data: &cfg.data,
+        n_train: cfg.n_train,
+        data_seed: cfg.data_seed,
+        teacher: &cfg.teacher,
+        checkpoint: None,
+        checkpoint_sha256: None,
+        data_sha256: cfg
+            .data
+            .unpinned_files()
+            .iter()
+            .map(|f| store::file_sha256_cached(f, stages))
+            .collect::<Result<_>>()?,
+        compute: Compute::now(tch::Device::Cpu),
+    };
+    reference::reference_key(&teacher_key)
+}
+
+/// The finished teacher stage in `paths.stages` of `cfg`'s teacher, whatever thread count and
+/// device trained it (its reference key matches; see [`crate::reference`]), with its key.
+pub fn finished_teacher_stage(
+    cfg: &ExperimentConfig,
+    paths: &Paths,
+) -> Result<(PathBuf, serde_json::Value)> {
+    let want = teacher_reference_key(cfg, &paths.stages)?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&paths.stages)
+        .with_context(|| format!("cannot read the stage store {}", paths.stages.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("teacher-"))
+        })
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(text) = std::fs::read_to_string(dir.join("key.json")) else {
+            continue;
+        };
+        let Ok(key) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if reference::reference_key(&key)? == want && dir.join("DONE.json").is_file() {
+            return Ok((dir, key));
+        }
+    }
+    bail!(
+        "no finished teacher of {} in {}: train it first with `dmd train-teacher`",
+        cfg.name,
+        paths.stages.display()
+    )
 }
