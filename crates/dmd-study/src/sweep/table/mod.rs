@@ -189,7 +189,9 @@ pub fn gather(
     let fig_dir = out.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
     let lay = layout(sweep, &cells);
-    let figures = draw(sweep, &cells, &lay, &fig_dir)?;
+    let mut figures = draw(sweep, &cells, &lay, &fig_dir)?;
+    let traj = trajectories::read(sweep, points, configs, out)?;
+    figures.extend(trajectories::draw(sweep, &traj, &fig_dir)?);
     let transitions = transitions(&cells, &lay);
     write_csv(sweep, &rows, &cells, out)?;
     crate::store::write_json_atomic(
@@ -209,7 +211,7 @@ pub fn gather(
             transitions: transitions.clone(),
         },
     )?;
-    let md = markdown(
+    let mut md = markdown(
         sweep,
         profile,
         &rows,
@@ -218,6 +220,7 @@ pub fn gather(
         &figures,
         &transitions,
     );
+    md.push_str(&trajectories::markdown(sweep, &traj));
     let path = out.join("SWEEP.md");
     crate::store::write_atomic(&path, md.as_bytes())?;
     Ok(path)
@@ -230,6 +233,7 @@ mod layout;
 mod markdown;
 mod plots;
 mod rows;
+mod trajectories;
 
 pub(crate) use cells::cell_verdict;
 use cells::summarise;
