@@ -92,6 +92,10 @@ enum Command {
     /// its weights, snapshots and training log with a manifest of sha256 sums, the command and
     /// the commit that trained it. The teacher stage then adopts it instead of training.
     ShipTeacher(ShipArgs),
+    /// The teacher gate at every snapshot of a config's teacher, without students: samples,
+    /// fit to the data, on MNIST the classifier check, and a grid per snapshot, in
+    /// `<out>/<name>/teacher-gate/` (GATE.md, gate.json).
+    TeacherGate(RunArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
 }
@@ -107,6 +111,25 @@ struct ShipArgs {
     /// The commit of the code that trained the teacher.
     #[arg(long)]
     commit: String,
+}
+
+fn teacher_gate(a: RunArgs) -> anyhow::Result<()> {
+    if a.retrain_teachers {
+        dmd_study::reference::request_retrain();
+    }
+    let profile = a.profile.unwrap_or_else(default_profile);
+    let cfg = ExperimentConfig::load(&a.config, &profile, &a.sets)?;
+    let paths = Paths {
+        stages: a.runs,
+        results: a.out,
+    };
+    let r = pipeline::teacher_gate::teacher_gate(&cfg, &profile, &paths)?;
+    print!("{}", pipeline::teacher_gate::markdown(&r));
+    println!(
+        "written to {}",
+        paths.results.join(&cfg.name).join("teacher-gate").display()
+    );
+    Ok(())
 }
 
 fn ship_teacher(a: ShipArgs) -> anyhow::Result<()> {
@@ -184,6 +207,7 @@ fn main() {
         Command::Eval(a) => eval(a),
         Command::Import(a) => import::run(a),
         Command::ShipTeacher(a) => ship_teacher(a),
+        Command::TeacherGate(a) => teacher_gate(a),
         Command::Info => info::run(),
     };
     if let Err(err) = result {

@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod controls;
 pub mod figures;
 pub mod sampling;
+pub mod teacher_gate;
 pub mod trajectory;
 
 use anyhow::{Context, Result, bail};
