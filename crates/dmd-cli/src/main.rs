@@ -180,6 +180,16 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    // SIGTERM and SIGUSR1 (Slurm's warning before a preemption or the time limit) ask the
+    // running training loop to checkpoint and stop; a second one terminates at once.
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGUSR1] {
+        let flag = dmd_train::interrupt::flag();
+        let registered = signal_hook::flag::register_conditional_shutdown(sig, 1, flag.clone())
+            .and_then(|_| signal_hook::flag::register(sig, flag));
+        if let Err(e) = registered {
+            eprintln!("warning: cannot handle signal {sig}: {e}");
+        }
+    }
     dmd_nets::allocator::tune_cpu_allocator();
     if let Some(n) = std::env::var("DMD_THREADS")
         .ok()
@@ -217,6 +227,12 @@ fn main() {
             2
         } else if err.downcast_ref::<pipeline::MissingFiles>().is_some() {
             jobs::EXIT_NOT_RUN
+        } else if matches!(
+            err.downcast_ref::<dmd_train::TrainError>(),
+            Some(dmd_train::TrainError::Interrupted { .. })
+        ) || dmd_train::interrupt::requested()
+        {
+            jobs::EXIT_INTERRUPTED
         } else {
             1
         };

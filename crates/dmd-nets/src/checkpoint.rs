@@ -67,14 +67,42 @@ pub fn save(den: &Denoiser, path: &Path) -> Result<(), NetError> {
             source,
         })?;
     }
-    dmd_io::write_atomic_with(path, |tmp| {
-        safetensors::serialize_to_file(views, Some(metadata), tmp)
-    })
-    .map_err(|e| NetError::Io {
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| NetError::checkpoint(path, format!("cannot serialise: {e}")))?;
+    let bytes = canonical_header(bytes);
+    dmd_io::write_atomic_with(path, |tmp| std::fs::write(tmp, &bytes)).map_err(|e| NetError::Io {
         action: "write",
         path: path.to_path_buf(),
         source: e.into_io(),
     })
+}
+
+/// The safetensors bytes with their JSON header's keys sorted (the metadata map is a
+/// `HashMap`, whose order changes from process to process), padded to the same length: equal
+/// networks give byte-identical files, so a resumed run's checkpoint equals an uninterrupted
+/// one's. Returns the input unchanged if the sorted header would not fit.
+fn canonical_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8 + len) else {
+        return bytes;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(header) else {
+        return bytes;
+    };
+    let Ok(sorted) = serde_json::to_vec(&value) else {
+        return bytes;
+    };
+    if sorted.len() > len {
+        return bytes;
+    }
+    bytes[8..8 + sorted.len()].copy_from_slice(&sorted);
+    bytes[8 + sorted.len()..8 + len].fill(b' ');
+    bytes
 }
 
 /// Reads the network config stored in a checkpoint's metadata without loading the tensors.

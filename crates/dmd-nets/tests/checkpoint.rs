@@ -186,3 +186,22 @@ fn config_json_is_tagged_and_strict() {
     assert_eq!(mlp, NetConfig::Mlp(MlpConfig::new(2)));
     assert!(serde_json::from_str::<NetConfig>(r#"{"kind":"mlp","dim":2,"width":3}"#).is_err());
 }
+
+/// The same network saved again gives the same bytes (the metadata's order does not follow
+/// a hash map's per-instance order), and the file still reads back.
+#[test]
+fn saving_the_same_network_twice_gives_identical_files() {
+    tch::manual_seed(3);
+    let dir = tempfile::tempdir().unwrap();
+    let den = Denoiser::new(&cond_mlp(), Device::Cpu).unwrap();
+    perturb(&den);
+    let files: Vec<Vec<u8>> = (0..8)
+        .map(|i| {
+            let p = dir.path().join(format!("n{i}.safetensors"));
+            den.save(&p).unwrap();
+            Denoiser::load(&p, Device::Cpu).unwrap();
+            std::fs::read(&p).unwrap()
+        })
+        .collect();
+    assert!(files.windows(2).all(|w| w[0] == w[1]));
+}

@@ -19,6 +19,10 @@ use std::time::Instant;
 /// Exit code of `dmd` for an experiment that needs files the user must bring.
 pub const EXIT_NOT_RUN: i32 = 3;
 
+/// Exit code of `dmd` stopped by SIGTERM or SIGUSR1 after checkpointing its running stage (a
+/// rerun resumes it); the Slurm task script requeues the task on it.
+pub const EXIT_INTERRUPTED: i32 = 75;
+
 /// One child invocation of `dmd`.
 #[derive(Debug, Clone)]
 pub struct Job {

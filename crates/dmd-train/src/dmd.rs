@@ -886,6 +886,17 @@ pub fn distill_with<P: Probe>(
         if engine.step().is_multiple_of(cfg.checkpoint_every) && engine.step() < cfg.iterations {
             save_state(&engine, wall)?;
         }
+        if crate::interrupt::requested() && engine.step() < cfg.iterations {
+            save_state(&engine, wall)?;
+            bar.abandon();
+            tracing::warn!(
+                step = engine.step(),
+                "distillation interrupted; state saved"
+            );
+            return Err(TrainError::Interrupted {
+                iteration: engine.step(),
+            });
+        }
     }
     bar.finish();
     let wall_s = wall_offset + start.elapsed().as_secs_f64();

@@ -44,6 +44,15 @@ pub enum TrainError {
     /// A network could not be built, loaded or saved.
     #[error("network: {0}")]
     Net(#[from] dmd_nets::error::NetError),
+    /// A stop was requested ([`crate::interrupt`], e.g. SIGTERM or SIGUSR1 before a Slurm
+    /// preemption); the state was written first.
+    #[error(
+        "interrupted at iteration {iteration}: the state is saved in the run directory and a rerun resumes from it"
+    )]
+    Interrupted {
+        /// Iterations done when it stopped.
+        iteration: u64,
+    },
     /// A [`crate::Probe`] could not measure the generator.
     #[error("measuring the generator during training: {0}")]
     Probe(String),

@@ -57,6 +57,7 @@ pub mod data;
 pub mod dmd;
 pub mod error;
 pub mod gan;
+pub mod interrupt;
 pub mod metrics;
 pub mod ode;
 pub mod optim;

@@ -268,6 +268,12 @@ pub fn train_teacher(
         if st.step.is_multiple_of(cfg.checkpoint_every) && st.step < cfg.iterations {
             save_state(&st, wall)?;
         }
+        if crate::interrupt::requested() && st.step < cfg.iterations {
+            save_state(&st, wall)?;
+            bar.abandon();
+            tracing::warn!(step = st.step, "teacher training interrupted; state saved");
+            return Err(TrainError::Interrupted { iteration: st.step });
+        }
     }
     bar.finish();
     let wall_s = wall_offset + start.elapsed().as_secs_f64();

@@ -350,6 +350,10 @@ pub fn run_experiment(
     }
     let classifier = classifier_stage(cfg, paths, device)?;
     for snapshot in cfg.distill_snapshots() {
+        if dmd_train::interrupt::requested() {
+            // A stop asked for between stages: finished stages are kept, the rest resumes.
+            return Err(dmd_train::TrainError::Interrupted { iteration: 0 }.into());
+        }
         if let Some(s) = snapshot_stages(
             cfg,
             paths,
