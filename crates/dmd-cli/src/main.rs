@@ -333,6 +333,52 @@ struct SweepArgs {
     /// matches the config.
     #[arg(long)]
     retrain_teachers: bool,
+    /// Where the points run: `local` (child processes here) or `slurm` (an sbatch job array:
+    /// shared stages first, one task per missing point, then a gather job).
+    #[arg(long, value_enum, default_value_t = BackendArg::Local)]
+    backend: BackendArg,
+    /// Print every point's state (done, pending, running, failed with its log) and run nothing.
+    #[arg(long)]
+    status: bool,
+    /// Slurm partition (over the sweep file's [slurm] table).
+    #[arg(long)]
+    slurm_partition: Option<String>,
+    /// Slurm time limit of each job, e.g. 04:00:00.
+    #[arg(long)]
+    slurm_time: Option<String>,
+    /// CPUs per Slurm task (also its libtorch thread count).
+    #[arg(long)]
+    slurm_cpus: Option<u32>,
+    /// Memory per Slurm job, e.g. 8G.
+    #[arg(long)]
+    slurm_mem: Option<String>,
+    /// Generic resources per Slurm task, e.g. gpu:1.
+    #[arg(long)]
+    slurm_gres: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    slurm_account: Option<String>,
+    /// Array tasks running at once.
+    #[arg(long)]
+    slurm_max_concurrent: Option<usize>,
+    /// An extra #SBATCH line (repeatable), e.g. --slurm-extra=--qos=long.
+    #[arg(long)]
+    slurm_extra: Vec<String>,
+    /// (Slurm prepare job) run only the stages the points share.
+    #[arg(long, hide = true)]
+    prepare: bool,
+    /// (Slurm array task) run only the point with this index.
+    #[arg(long, hide = true)]
+    task: Option<usize>,
+}
+
+/// `--backend` of `dmd sweep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackendArg {
+    /// Child processes on this machine.
+    Local,
+    /// An sbatch job array.
+    Slurm,
 }
 
 impl From<SweepArgs> for sweep::SweepOptions {
@@ -347,6 +393,24 @@ impl From<SweepArgs> for sweep::SweepOptions {
             runs: a.runs,
             jobs: a.jobs,
             gather_only: a.gather_only,
+            backend: match a.backend {
+                BackendArg::Local => sweep::Backend::Local,
+                BackendArg::Slurm => sweep::Backend::Slurm,
+            },
+            status: a.status,
+            slurm: sweep::slurm::SlurmConfig {
+                partition: a.slurm_partition,
+                time: a.slurm_time,
+                cpus_per_task: a.slurm_cpus,
+                mem: a.slurm_mem,
+                gres: a.slurm_gres,
+                account: a.slurm_account,
+                max_concurrent: a.slurm_max_concurrent,
+                signal_s: None,
+                extra: a.slurm_extra,
+            },
+            prepare: a.prepare,
+            task: a.task,
         }
     }
 }

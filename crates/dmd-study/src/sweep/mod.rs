@@ -32,9 +32,10 @@
 //! resolved config; a rerun skips every point whose `POINT.json` matches, so a killed sweep
 //! completes only the missing points.
 
+pub mod slurm;
 pub mod table;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,26 @@ pub struct SweepOptions {
     pub jobs: Option<usize>,
     /// Only gather the finished points into the table and figures; run nothing.
     pub gather_only: bool,
+    /// Where the points run.
+    pub backend: Backend,
+    /// Print every point's state (done, queued, failed with its log) and run nothing.
+    pub status: bool,
+    /// Slurm resources given on the command line (over the sweep file's `[slurm]`).
+    pub slurm: slurm::SlurmConfig,
+    /// Run only the stages the points share (teachers, classifier): the Slurm prepare job.
+    pub prepare: bool,
+    /// Run only the point with this index, in this process: a Slurm array task.
+    pub task: Option<usize>,
+}
+
+/// Where the points of a sweep run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Child processes of this one, on this machine.
+    #[default]
+    Local,
+    /// An sbatch job array (see [`slurm`]).
+    Slurm,
 }
 
 /// A sweep file (see the module docs).
@@ -85,6 +106,9 @@ pub struct SweepConfig {
     /// Per-profile extra overrides and axis values.
     #[serde(default)]
     pub profile: BTreeMap<String, SweepProfile>,
+    /// Resources of the Slurm backend's jobs.
+    #[serde(default)]
+    pub slurm: slurm::SlurmConfig,
 }
 
 fn default_replicate_axis() -> String {
@@ -326,9 +350,57 @@ pub fn run(a: SweepOptions) -> Result<()> {
         configs.push(cfg);
     }
     let hashes: Vec<String> = configs.iter().map(point_hash).collect();
+    if a.task.is_some() || a.prepare || a.gather_only {
+        slurm::check_unchanged(&a.sweep, &out)?;
+    }
+    if let Some(i) = a.task {
+        return run_task(&points, &configs, &hashes, i, &profile, &out, &a.runs);
+    }
     let todo: Vec<usize> = (0..points.len())
         .filter(|&i| !a.gather_only && !point_done(&out, &points[i], &hashes[i]))
         .collect();
+    if a.status {
+        return print_status(&points, &hashes, &out);
+    }
+    if a.prepare {
+        return prepare(&todo, &configs, &profile, &out, &a.runs);
+    }
+    if a.backend == Backend::Slurm && !a.gather_only {
+        if todo.is_empty() {
+            println!("[sweep] {}: every point is done; gathering", sweep.name);
+        } else {
+            let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let exe = std::env::current_exe().context("cannot locate the dmd binary")?;
+            let cwd = std::env::current_dir()?;
+            let (sweep_file, out_abs, runs_abs) = (abs(&a.sweep), abs(&out), abs(&a.runs));
+            let cfg = sweep.slurm.clone().overridden_by(&a.slurm);
+            let sub = slurm::submit(
+                &sweep,
+                &points,
+                &todo,
+                &cfg,
+                &slurm::ScriptPlan {
+                    exe: &exe,
+                    sweep_file: &sweep_file,
+                    profile: &profile,
+                    out: &out_abs,
+                    runs: &runs_abs,
+                    cwd: &cwd,
+                },
+            )?;
+            println!(
+                "[sweep] {}: submitted to Slurm: prepare job {}, array job {} ({} task(s)), gather job {}; scripts in {}; `dmd sweep {} --status` shows progress",
+                sweep.name,
+                sub.jobs.prepare,
+                sub.jobs.array,
+                sub.tasks.len(),
+                sub.jobs.gather,
+                out.join("slurm").display(),
+                a.sweep.display()
+            );
+            return Ok(());
+        }
+    }
     println!(
         "[sweep] {}: {} point(s), {} to run (profile {profile}); results in {}",
         sweep.name,
@@ -394,6 +466,105 @@ pub fn run(a: SweepOptions) -> Result<()> {
             failed.join(", "),
             out.join("logs").display()
         );
+    }
+    Ok(())
+}
+
+/// A Slurm array task: runs point `i` in this process and writes its `POINT.json`.
+fn run_task(
+    points: &[Point],
+    configs: &[ExperimentConfig],
+    hashes: &[String],
+    i: usize,
+    profile: &str,
+    out: &Path,
+    runs: &Path,
+) -> Result<()> {
+    let (Some(p), Some(cfg)) = (points.get(i), configs.get(i)) else {
+        bail!(
+            "--task {i}: the sweep has {} points (0 ... {})",
+            points.len(),
+            points.len().saturating_sub(1)
+        );
+    };
+    let start = Instant::now();
+    println!("[sweep] task {i}: point {}", p.id);
+    let paths = crate::pipeline::Paths {
+        stages: runs.to_path_buf(),
+        results: out.join("points").join(&p.id),
+    };
+    crate::pipeline::run_experiment(cfg, profile, &paths, crate::pipeline::Until::Analyze)?;
+    store::write_json_atomic(
+        &out.join("points").join(&p.id).join("POINT.json"),
+        &PointDone {
+            config_hash: hashes[i].clone(),
+            sets: p.sets.clone(),
+            wall_s: start.elapsed().as_secs_f64(),
+        },
+    )?;
+    println!("[sweep] task {i}: point {} done", p.id);
+    Ok(())
+}
+
+/// The Slurm prepare job: every missing point's teacher (with its snapshots) and the MNIST
+/// classifier, so that no two array tasks train the same stage.
+fn prepare(
+    todo: &[usize],
+    configs: &[ExperimentConfig],
+    profile: &str,
+    out: &Path,
+    runs: &Path,
+) -> Result<()> {
+    let paths = crate::pipeline::Paths {
+        stages: runs.to_path_buf(),
+        results: out.join("slurm").join("prepare"),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for &i in todo {
+        let cfg = &configs[i];
+        let key = store::config_hash(&crate::pipeline::teacher_reference_key(cfg, runs)?);
+        if !seen.insert(key) {
+            continue;
+        }
+        println!("[sweep] prepare: the teacher of {}", cfg.name);
+        crate::pipeline::run_experiment(cfg, profile, &paths, crate::pipeline::Until::Teacher)?;
+        crate::pipeline::classifier_stage(cfg, &paths, cfg.device.resolve()?)?;
+    }
+    println!("[sweep] prepare: {} teacher(s) ready", seen.len());
+    Ok(())
+}
+
+/// `--status`: every point's state and the log of each one not done.
+fn print_status(points: &[Point], hashes: &[String], out: &Path) -> Result<()> {
+    let Some(sub) = slurm::read_submission(out)? else {
+        let done = (0..points.len())
+            .filter(|&i| point_done(out, &points[i], &hashes[i]))
+            .count();
+        println!(
+            "{done} of {} point(s) done; nothing was submitted to Slurm from {}",
+            points.len(),
+            out.display()
+        );
+        return Ok(());
+    };
+    let done = |i: usize| point_done(out, &points[i], &hashes[i]);
+    println!(
+        "Slurm jobs: prepare {}, array {}, gather {}",
+        sub.jobs.prepare, sub.jobs.array, sub.jobs.gather
+    );
+    for (id, state, log) in slurm::status(&sub, points, &done, out) {
+        let text = match state {
+            slurm::PointState::Done => "done".to_string(),
+            slurm::PointState::Queued(s) => s.to_lowercase(),
+            slurm::PointState::NotRunning(Some(s)) => format!("not running ({})", s.to_lowercase()),
+            slurm::PointState::NotRunning(None) => {
+                "not done and not in the queue (failed, cancelled or not submitted)".to_string()
+            }
+        };
+        match log {
+            Some(l) if l.is_file() => println!("{id}: {text}; log {}", l.display()),
+            _ => println!("{id}: {text}"),
+        }
     }
     Ok(())
 }
