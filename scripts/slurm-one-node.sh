@@ -83,11 +83,12 @@ CONF
 
 stop() {
     for d in slurmd slurmctld munged; do
-        local pid="$DIR/run/$d.pid"
-        if [ -f "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null; then
-            kill "$(cat "$pid")" && echo "stopped $d ($(cat "$pid"))"
+        local file="$DIR/run/$d.pid" pid
+        pid=$(cat "$file" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" && echo "stopped $d ($pid)"
         fi
-        rm -f "$pid"
+        rm -f "$file"
     done
 }
 

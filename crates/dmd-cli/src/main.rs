@@ -290,6 +290,31 @@ struct ReproduceArgs {
     /// matches the config.
     #[arg(long)]
     retrain_teachers: bool,
+    /// Where the experiments run: `local` or `slurm` (prepare job for the teachers, one array
+    /// task per experiment, then the report).
+    #[arg(long, value_enum, default_value_t = BackendArg::Local)]
+    backend: BackendArg,
+    /// Slurm partition.
+    #[arg(long)]
+    slurm_partition: Option<String>,
+    /// Slurm time limit of each job.
+    #[arg(long)]
+    slurm_time: Option<String>,
+    /// CPUs per Slurm task.
+    #[arg(long)]
+    slurm_cpus: Option<u32>,
+    /// Memory per Slurm job.
+    #[arg(long)]
+    slurm_mem: Option<String>,
+    /// Generic resources per Slurm task, e.g. gpu:1.
+    #[arg(long)]
+    slurm_gres: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    slurm_account: Option<String>,
+    /// (Slurm prepare job) train only the teachers.
+    #[arg(long, hide = true)]
+    prepare: bool,
 }
 
 impl From<ReproduceArgs> for reproduce::ReproduceOptions {
@@ -304,6 +329,20 @@ impl From<ReproduceArgs> for reproduce::ReproduceOptions {
             out: a.out,
             runs: a.runs,
             jobs: a.jobs,
+            backend: match a.backend {
+                BackendArg::Local => sweep::Backend::Local,
+                BackendArg::Slurm => sweep::Backend::Slurm,
+            },
+            slurm: sweep::slurm::SlurmConfig {
+                partition: a.slurm_partition,
+                time: a.slurm_time,
+                cpus_per_task: a.slurm_cpus,
+                mem: a.slurm_mem,
+                gres: a.slurm_gres,
+                account: a.slurm_account,
+                ..Default::default()
+            },
+            prepare: a.prepare,
         }
     }
 }

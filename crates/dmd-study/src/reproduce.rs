@@ -31,6 +31,70 @@ pub struct ReproduceOptions {
     /// Experiments run at once, each a child process with its share of the cores (default:
     /// one per CUDA GPU, each pinned to its own with CUDA_VISIBLE_DEVICES, else 2).
     pub jobs: Option<usize>,
+    /// Where the experiments run (local child processes, or an sbatch array).
+    pub backend: crate::sweep::Backend,
+    /// Slurm resources (`--slurm-*`).
+    pub slurm: crate::sweep::slurm::SlurmConfig,
+    /// Run only the teachers and the classifier of the selected experiments (the Slurm
+    /// prepare job).
+    pub prepare: bool,
+}
+
+/// `dmd reproduce --backend slurm`: a prepare job (every selected experiment's teacher), an
+/// array of one `dmd run` per experiment, then `dmd report` (see [`crate::sweep::slurm`]).
+fn submit_to_slurm(a: &ReproduceOptions, profile: &str, selected: &[&str]) -> Result<()> {
+    use crate::sweep::slurm;
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let exe = std::env::current_exe()?;
+    let cwd = std::env::current_dir()?;
+    let (configs, out, runs) = (abs(&a.configs), abs(&a.out), abs(&a.runs));
+    let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let common = |mut v: Vec<String>| {
+        v.extend(["--profile".into(), profile.to_string()]);
+        v.extend(["--out".into(), s(&out), "--runs".into(), s(&runs)]);
+        v
+    };
+    let mut prepare = common(vec!["reproduce".into(), "--configs".into(), s(&configs)]);
+    prepare.push("--prepare".into());
+    prepare.push("--only".into());
+    prepare.extend(selected.iter().map(|n| n.to_string()));
+    let array = common(vec!["run".into(), "${CONFIG}".into()]);
+    let gather = vec!["report".into(), "--out".into(), s(&out)];
+    let preamble = format!(
+        "names=({})\nCONFIG={}/${{names[$SLURM_ARRAY_TASK_ID]}}.toml\n",
+        selected.join(" "),
+        s(&configs)
+    );
+    let mut spec = format!("0-{}", selected.len().saturating_sub(1));
+    if let Some(n) = a.slurm.max_concurrent {
+        spec.push_str(&format!("%{n}"));
+    }
+    let plan = slurm::ScriptPlan {
+        exe: &exe,
+        sweep_file: &configs,
+        profile,
+        out: &out,
+        runs: &runs,
+        cwd: &cwd,
+    };
+    let ids = slurm::submit_jobs(
+        "reproduce",
+        &a.slurm,
+        &plan,
+        [prepare, array, gather],
+        &spec,
+        &preamble,
+    )?;
+    println!(
+        "[reproduce] submitted to Slurm: prepare job {}, array job {} ({} experiment(s): {}), report job {}; scripts in {}",
+        ids.prepare,
+        ids.array,
+        selected.len(),
+        selected.join(", "),
+        ids.gather,
+        out.join("slurm").display()
+    );
+    Ok(())
 }
 
 /// Runs the experiments, writes `run_info.json` and the report.
@@ -60,6 +124,32 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
     for name in &selected {
         let path = a.configs.join(format!("{name}.toml"));
         configs.push(ExperimentConfig::load(&path, &profile, &[])?);
+    }
+    if a.prepare {
+        let paths = crate::pipeline::Paths {
+            stages: a.runs.clone(),
+            results: a.out.join("slurm").join("prepare"),
+        };
+        for cfg in &configs {
+            println!("[reproduce] prepare: the teacher of {}", cfg.name);
+            match crate::pipeline::run_experiment(
+                cfg,
+                &profile,
+                &paths,
+                crate::pipeline::Until::Teacher,
+            ) {
+                Err(e) if e.downcast_ref::<crate::pipeline::MissingFiles>().is_some() => {
+                    println!("[reproduce] prepare: {} not run: {e}", cfg.name);
+                    continue;
+                }
+                other => other?,
+            };
+            crate::pipeline::classifier_stage(cfg, &paths, cfg.device.resolve()?)?;
+        }
+        return Ok(());
+    }
+    if a.backend == crate::sweep::Backend::Slurm {
+        return submit_to_slurm(&a, &profile, &selected);
     }
     let par = jobs::Parallelism::new(a.jobs);
     println!(

@@ -187,6 +187,7 @@ pub fn script(
     plan: &ScriptPlan,
     dmd_args: &[String],
     array: Option<&str>,
+    preamble: &str,
 ) -> String {
     let mut s = String::from("#!/bin/bash\n");
     let mut line = |l: String| {
@@ -237,7 +238,7 @@ pub fn script(
 set -u
 cd {cwd}
 export DMD_THREADS=${{SLURM_CPUS_PER_TASK:-1}} RAYON_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}} OMP_NUM_THREADS=${{SLURM_CPUS_PER_TASK:-1}}
-{exe} {args} &
+{preamble}{exe} {args} &
 pid=$!
 # Slurm's warning before a preemption or the time limit: dmd checkpoints and exits {code}.
 trap 'kill -USR1 $pid 2>/dev/null' USR1 TERM
@@ -292,6 +293,43 @@ fn sbatch(script: &Path, dependency: Option<String>) -> Result<String> {
     Ok(id)
 }
 
+/// Writes `prepare.sbatch`, `array.sbatch` (array `spec`, `preamble` before the command) and
+/// `gather.sbatch` into `<out>/slurm/` with the `dmd` arguments of each, and submits them with
+/// their dependencies (array after prepare succeeded, gather after the array ended).
+pub fn submit_jobs(
+    name: &str,
+    cfg: &SlurmConfig,
+    plan: &ScriptPlan,
+    args: [Vec<String>; 3],
+    spec: &str,
+    preamble: &str,
+) -> Result<JobIds> {
+    let dir = plan.out.join("slurm");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(plan.out.join("logs"))?;
+    let [prepare, array, gather] = args;
+    let write =
+        |kind: &str, args: Vec<String>, array: Option<&str>, pre: &str| -> Result<PathBuf> {
+            let p = dir.join(format!("{kind}.sbatch"));
+            store::write_atomic(
+                &p,
+                script(name, kind, cfg, plan, &args, array, pre).as_bytes(),
+            )?;
+            Ok(p)
+        };
+    let prepare = write("prepare", prepare, None, "")?;
+    let array = write("array", array, Some(spec), preamble)?;
+    let gather = write("gather", gather, None, "")?;
+    let prepare_id = sbatch(&prepare, None)?;
+    let array_id = sbatch(&array, Some(format!("afterok:{prepare_id}")))?;
+    let gather_id = sbatch(&gather, Some(format!("afterany:{array_id}")))?;
+    Ok(JobIds {
+        prepare: prepare_id,
+        array: array_id,
+        gather: gather_id,
+    })
+}
+
 /// Writes the three scripts for the points `todo` (indices into `points`) and submits them;
 /// records and returns the submission.
 pub fn submit(
@@ -301,9 +339,6 @@ pub fn submit(
     cfg: &SlurmConfig,
     plan: &ScriptPlan,
 ) -> Result<Submission> {
-    let dir = plan.out.join("slurm");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::create_dir_all(plan.out.join("logs"))?;
     let base = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = vec![
             "sweep".into(),
@@ -323,34 +358,24 @@ pub fn submit(
     if let Some(n) = cfg.max_concurrent {
         spec.push_str(&format!("%{n}"));
     }
-    let write = |kind: &str, args: Vec<String>, array: Option<&str>| -> Result<PathBuf> {
-        let p = dir.join(format!("{kind}.sbatch"));
-        store::write_atomic(
-            &p,
-            script(&sweep.name, kind, cfg, plan, &args, array).as_bytes(),
-        )?;
-        Ok(p)
-    };
-    let prepare = write("prepare", base(&["--prepare"]), None)?;
-    let array = write(
-        "array",
-        base(&["--task", "${SLURM_ARRAY_TASK_ID}"]),
-        Some(&spec),
-    )?;
-    let gather = write("gather", base(&["--gather-only"]), None)?;
     let sweep_sha256 = store::file_sha256(plan.sweep_file)?;
-    let prepare_id = sbatch(&prepare, None)?;
-    let array_id = sbatch(&array, Some(format!("afterok:{prepare_id}")))?;
-    let gather_id = sbatch(&gather, Some(format!("afterany:{array_id}")))?;
+    let jobs = submit_jobs(
+        &sweep.name,
+        cfg,
+        plan,
+        [
+            base(&["--prepare"]),
+            base(&["--task", "${SLURM_ARRAY_TASK_ID}"]),
+            base(&["--gather-only"]),
+        ],
+        &spec,
+        "",
+    )?;
     let sub = Submission {
         sweep: plan.sweep_file.to_path_buf(),
         sweep_sha256,
         profile: plan.profile.to_string(),
-        jobs: JobIds {
-            prepare: prepare_id,
-            array: array_id,
-            gather: gather_id,
-        },
+        jobs,
         tasks: todo
             .iter()
             .map(|&i| Task {
@@ -474,7 +499,7 @@ mod tests {
             "it's".into(),
             "${SLURM_ARRAY_TASK_ID}".into(),
         ];
-        let s = script("x", "array", &cfg, &plan, &args, Some("3,5%2"));
+        let s = script("x", "array", &cfg, &plan, &args, Some("3,5%2"), "");
         for want in [
             "#SBATCH --partition=gpu",
             "#SBATCH --gres=gpu:1",
