@@ -57,6 +57,14 @@ same_generators() {   # same_generators STAGES_A STAGES_B
     echo "[ci-slurm] generator weights identical ($(ls -d "$1"/student-* | wc -l) students)"
 }
 
+echo "[ci-slurm] an unknown partition is refused with one line"
+if "$DMD" sweep configs/sweeps/lr-ladder-vectors.toml --profile smoke --backend slurm --slurm-partition no-such-partition \
+        --out "$WORK/bad" --runs "$WORK/stages-bad" 2> "$WORK/bad.err"; then
+    echo "[ci-slurm] an unknown partition was accepted" >&2; exit 1
+fi
+grep -q "sbatch refused" "$WORK/bad.err" || { cat "$WORK/bad.err"; exit 1; }
+cat "$WORK/bad.err"
+
 echo "[ci-slurm] sweep through sbatch"
 SWEEP=configs/sweeps/lr-ladder-vectors.toml
 "$DMD" sweep $SWEEP --profile smoke --backend slurm --out "$WORK/sweep-slurm" --runs "$WORK/stages-slurm"
