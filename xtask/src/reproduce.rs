@@ -30,7 +30,8 @@ pub fn run(args: &[String]) -> Result<()> {
     setup::ensure(None)?;
     println!("[reproduce] building dmd (release) ...");
     process::run_checked(
-        &mut process::cargo(&["build", "--release", "--quiet", "-p", "dmd-cli"]),
+        // cargo's own progress (not --quiet): the first build takes minutes
+        &mut process::cargo(&["build", "--release", "-p", "dmd-cli"]),
         "cargo build --release -p dmd-cli",
     )?;
     let dmd = paths::root().join("target/release/dmd");

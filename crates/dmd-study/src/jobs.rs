@@ -8,6 +8,11 @@
 //! teacher, the MNIST classifier) compute it once: stages are locked ([`crate::store::Stage::lock`]).
 //! A child that outlives a killed parent finishes its job; a rerun waits for its locks and
 //! reuses what it finished.
+//!
+//! The live console: each child writes its stage, iteration, rate and ETA to a status file
+//! beside its log (`$DMD_STATUS_FILE`, [`dmd_train::progress::report`]); the runner shows one
+//! line per running job under an overall bar on a terminal, and the same lines every minute
+//! in a log.
 
 use anyhow::{Context, Result};
 use std::collections::VecDeque;
@@ -126,10 +131,63 @@ pub fn run_jobs_with(
     let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.len()]);
     let total = jobs.len();
     let finished = Mutex::new(0usize);
+    let console = Console::new(label, total);
+    let running: Mutex<Vec<(usize, Instant)>> = Mutex::new(Vec::new());
+    let all_done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<()> {
+        let (console, running, all_done, finished_ref) = (&console, &running, &all_done, &finished);
+        // The live view: the running jobs' status files, every second on a terminal, every
+        // minute in a log.
+        scope.spawn(move || {
+            let start = Instant::now();
+            let mut lines: Vec<indicatif::ProgressBar> = Vec::new();
+            let mut last_log = Instant::now();
+            while !all_done.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                let now: Vec<String> = running
+                    .lock()
+                    .expect("running lock")
+                    .iter()
+                    .map(|&(i, since)| live_line(&jobs[i], since))
+                    .collect();
+                match &console.bars {
+                    Some(m) => {
+                        while lines.len() < now.len() {
+                            let b = m.add(indicatif::ProgressBar::new_spinner());
+                            lines.push(b);
+                        }
+                        while lines.len() > now.len() {
+                            if let Some(b) = lines.pop() {
+                                b.finish_and_clear();
+                                m.remove(&b);
+                            }
+                        }
+                        for (k, b) in lines.iter().enumerate() {
+                            b.set_message(now.get(k).cloned().unwrap_or_default());
+                            b.tick();
+                        }
+                    }
+                    None if last_log.elapsed().as_secs() >= 60 && !now.is_empty() => {
+                        last_log = Instant::now();
+                        let done = *finished_ref.lock().expect("counter lock");
+                        println!(
+                            "[{}] {done}/{total} done after {}; {}",
+                            console.label,
+                            fmt_secs(start.elapsed().as_secs_f64()),
+                            now.join("; ")
+                        );
+                    }
+                    None => {}
+                }
+            }
+            for b in lines {
+                b.finish_and_clear();
+            }
+        });
         let mut handles = Vec::new();
         for slot in 0..par.jobs.min(total.max(1)) {
             let (queue, outcomes, finished) = (&queue, &outcomes, &finished);
+            let _ = console;
             handles.push(scope.spawn(move || -> Result<()> {
                 let gpu = par.gpu_of_slot(slot);
                 loop {
@@ -137,42 +195,59 @@ pub fn run_jobs_with(
                         return Ok(());
                     };
                     let job = &jobs[i];
-                    println!(
+                    console.say(&format!(
                         "[{label}] start {} ({} thread(s){}; log: {})",
                         job.name,
                         par.threads,
                         gpu.map(|g| format!(", GPU {g}")).unwrap_or_default(),
                         job.log.display()
-                    );
-                    let outcome = run_one(exe, job, par.threads, gpu)?;
+                    ));
+                    running
+                        .lock()
+                        .expect("running lock")
+                        .push((i, Instant::now()));
+                    let outcome = run_one(exe, job, par.threads, gpu);
+                    running
+                        .lock()
+                        .expect("running lock")
+                        .retain(|&(k, _)| k != i);
+                    let outcome = outcome?;
                     let done = {
                         let mut f = finished.lock().expect("counter lock");
                         *f += 1;
                         *f
                     };
+                    console.overall.inc(1);
                     match &outcome.status {
-                        JobStatus::Done => println!(
+                        JobStatus::Done => console.say(&format!(
                             "[{label}] ({done}/{total}) {}: done in {:.0} s",
                             job.name, outcome.wall_s
-                        ),
-                        JobStatus::NotRun(m) => {
-                            println!("[{label}] ({done}/{total}) {}: not run: {m}", job.name)
-                        }
-                        JobStatus::Failed(m) => eprintln!(
+                        )),
+                        JobStatus::NotRun(m) => console.say(&format!(
+                            "[{label}] ({done}/{total}) {}: not run: {m}",
+                            job.name
+                        )),
+                        JobStatus::Failed(m) => console.say(&format!(
                             "[{label}] ({done}/{total}) {}: FAILED after {:.0} s: {m} (log: {})",
                             job.name,
                             outcome.wall_s,
                             job.log.display()
-                        ),
+                        )),
                     }
                     outcomes.lock().expect("outcomes lock")[i] = Some(outcome);
                 }
             }));
         }
+        let mut result = Ok(());
         for h in handles {
-            h.join().expect("job worker panicked")?;
+            let r = h.join().expect("job worker panicked");
+            if result.is_ok() {
+                result = r;
+            }
         }
-        Ok(())
+        all_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        console.overall.finish_and_clear();
+        result
     })?;
     Ok(outcomes
         .into_inner()
@@ -180,6 +255,78 @@ pub fn run_jobs_with(
         .into_iter()
         .map(|o| o.expect("every job ran"))
         .collect())
+}
+
+/// The live-status file of a job's child (beside its log).
+fn status_path(job: &Job) -> PathBuf {
+    job.log.with_extension("status.json")
+}
+
+/// The console line of a running job: its stage, iteration, rate and ETA from its status file.
+fn live_line(job: &Job, since: Instant) -> String {
+    let status = std::fs::read(status_path(job))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<dmd_train::progress::LiveStatus>(&b).ok());
+    let elapsed = since.elapsed().as_secs_f64();
+    match status {
+        Some(st) if st.total > 0 => format!(
+            "{}: {} {}/{} ({:.1} it/s, eta {}) [{}]",
+            job.name,
+            st.stage,
+            st.pos,
+            st.total,
+            st.rate,
+            st.eta_s.map_or("-".into(), fmt_secs),
+            fmt_secs(elapsed)
+        ),
+        Some(st) => format!("{}: {} [{}]", job.name, st.stage, fmt_secs(elapsed)),
+        None => format!("{}: starting [{}]", job.name, fmt_secs(elapsed)),
+    }
+}
+
+/// `1h02m`, `4m05s`, `12s`.
+fn fmt_secs(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
+    }
+}
+
+/// The live console of a run: on a terminal, one line per running job (stage, iteration,
+/// speed, ETA) under an overall bar; in a log, the same lines every minute.
+struct Console {
+    bars: Option<indicatif::MultiProgress>,
+    overall: indicatif::ProgressBar,
+    label: String,
+}
+
+impl Console {
+    fn new(label: &str, total: usize) -> Self {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal();
+        let bars = terminal.then(indicatif::MultiProgress::new);
+        let overall = match &bars {
+            Some(m) => m.add(crate::progress::bar(total as u64, label)),
+            None => indicatif::ProgressBar::hidden(),
+        };
+        Self {
+            bars,
+            overall,
+            label: label.to_string(),
+        }
+    }
+
+    /// Prints a line above the bars.
+    fn say(&self, line: &str) {
+        match &self.bars {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => println!("{line}"),
+        }
+    }
 }
 
 /// Runs one child to completion (pinned to `gpu` when given).
@@ -206,6 +353,9 @@ fn run_one(
     if crate::reference::retrain_requested() {
         cmd.env(crate::reference::RETRAIN_ENV, "1");
     }
+    let status_file = status_path(job);
+    let _ = std::fs::remove_file(&status_file);
+    cmd.env(dmd_train::progress::STATUS_ENV, &status_file);
     let status = cmd
         .args(&job.args)
         .env("DMD_THREADS", threads.to_string())

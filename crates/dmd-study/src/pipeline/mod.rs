@@ -603,6 +603,7 @@ pub fn teacher_samples_stage(
     let file = stage.path("teacher_samples.safetensors");
     let _lock = stage.lock()?;
     if !stage.is_done() {
+        dmd_train::progress::report_stage(&format!("sampling the teacher ({snapshot} it)"));
         tracing::info!(
             snapshot,
             n,
@@ -736,6 +737,7 @@ pub fn student_samples_stage(
     if path.is_file() {
         return Ok(path);
     }
+    dmd_train::progress::report_stage("sampling the student");
     let loaded = store::load_arrays(&samples.file)?;
     let z = sampling::rows_to_tensor(&loaded["z"], &cfg.teacher.net.data_shape(), device)?;
     let labels = loaded
@@ -804,6 +806,7 @@ fn snapshot_stages(
             let _ = std::fs::copy(&old, snap_dir.join(f));
         }
     }
+    dmd_train::progress::report_stage(&format!("measuring ({snapshot} it)"));
     let input = analyze::AnalysisInput::load(&samples.file, &student_samples)?;
     let inputs = analyze::inputs_key(cfg, &samples.file, &student_samples)?;
     let metrics = analyze::analyze(cfg, snapshot, &input, data, classifier, &snap_dir, &inputs)?;
