@@ -191,6 +191,11 @@ fn main() {
         }
     }
     dmd_nets::allocator::tune_cpu_allocator();
+    // cuDNN picks the fastest convolution algorithms for the UNets' fixed shapes (their
+    // choice may differ between runs in the last bits, as the thread count does on a CPU).
+    if tch::Cuda::is_available() {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
     if let Some(n) = std::env::var("DMD_THREADS")
         .ok()
         .and_then(|v| v.parse::<i32>().ok())
