@@ -10,7 +10,13 @@ fn a_run_reports_its_stages_to_the_status_file() {
     let tmp = tempfile::tempdir().unwrap();
     let status = tmp.path().join("job.status.json");
     let out = Command::new(env!("CARGO_BIN_EXE_dmd"))
-        .args(["run", "configs/moons-r4.toml", "--profile", "smoke", "--out"])
+        .args([
+            "run",
+            "configs/moons-r4.toml",
+            "--profile",
+            "smoke",
+            "--out",
+        ])
         .arg(tmp.path().join("out"))
         .arg("--runs")
         .arg(tmp.path().join("runs"))
@@ -19,7 +25,11 @@ fn a_run_reports_its_stages_to_the_status_file() {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let last: dmd_train::progress::LiveStatus =
         serde_json::from_slice(&std::fs::read(&status).unwrap()).unwrap();
     // the last stage of a run is its measurement
