@@ -94,7 +94,7 @@ enum Command {
     ShipTeacher(ShipArgs),
     /// The teacher gate at every snapshot of a config's teacher, without students: samples,
     /// fit to the data, on MNIST the classifier check, and a grid per snapshot, in
-    /// `<out>/<name>/teacher-gate/` (GATE.md, gate.json).
+    /// `<out>/teacher-gate/<name>/` (GATE.md, gate.json).
     TeacherGate(RunArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
@@ -127,7 +127,7 @@ fn teacher_gate(a: RunArgs) -> anyhow::Result<()> {
     print!("{}", pipeline::teacher_gate::markdown(&r));
     println!(
         "written to {}",
-        paths.results.join(&cfg.name).join("teacher-gate").display()
+        paths.results.join("teacher-gate").join(&cfg.name).display()
     );
     Ok(())
 }

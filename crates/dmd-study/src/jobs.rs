@@ -367,6 +367,8 @@ fn run_one(
         .status()
         .with_context(|| format!("cannot start {}", exe.display()))?;
     let wall_s = t.elapsed().as_secs_f64();
+    // the status is live only: a finished job's log says the rest
+    let _ = std::fs::remove_file(&status_file);
     let status = match status.code() {
         Some(0) => JobStatus::Done,
         code => {

@@ -3,7 +3,8 @@
 //! against the data's own floor, on MNIST the classifier check (share of confidently
 //! classified samples, class balance, feature Frechet distance against the data's floor) and
 //! its verdict ([`crate::gates::classifier_ok`]), and a grid of samples
-//! (`dmd teacher-gate`, `<results>/<name>/teacher-gate/`).
+//! (`dmd teacher-gate`, `<results>/teacher-gate/<name>/`, beside the experiments' folders,
+//! which a run replaces whole).
 
 use anyhow::{Context, Result};
 use dmd_figures::{GridRow, ImageShape, image_grid, save_png};
@@ -52,7 +53,7 @@ pub struct TeacherGateReport {
 }
 
 /// Measures the gate at every snapshot of `cfg`'s teacher (training or adopting it first)
-/// and writes `gate.json`, `GATE.md` and the grids into `<results>/<name>/teacher-gate/`.
+/// and writes `gate.json`, `GATE.md` and the grids into `<results>/teacher-gate/<name>/`.
 pub fn teacher_gate(
     cfg: &ExperimentConfig,
     profile: &str,
@@ -62,7 +63,7 @@ pub fn teacher_gate(
     let data = load_data(cfg)?;
     let teacher = teacher_stage(cfg, paths, &data)?;
     let classifier = classifier_stage(cfg, paths, device)?;
-    let out = paths.results.join(&cfg.name).join("teacher-gate");
+    let out = paths.results.join("teacher-gate").join(&cfg.name);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let e = &cfg.eval;
     let mut snapshots: Vec<u64> = cfg.teacher.snapshots.clone();

@@ -102,6 +102,7 @@ pub fn write_report(out: &Path) -> Result<PathBuf> {
             (None, None) => writeln!(md, "### {name}\n\nnot run\n")?,
         }
     }
+    teacher_gate_section(&mut md, out)?;
     sweeps_section(&mut md, out)?;
     let path = out.join("REPORT.md");
     crate::store::write_atomic(&path, md.as_bytes())?;
@@ -119,7 +120,8 @@ const CHOICES: &str = "## Choices where the paper is silent or our scale differs
 | question | our choice | the other reading | why |
 |---|---|---|---|
 | teachers' optimiser | Adam (betas 0.9 / 0.999, no weight decay) with a linear warm-up and an EMA of the weights | EDM's own recipe for MNIST-sized nets (Adam at 1e-3 too; the paper does not name one) | the EDM setting the paper builds on; the optimiser is a config key (`teacher.adam`) |
-| MNIST teacher batch | 512 at the paper profile, 32 at `cpu` | 32 everywhere (DMD2-style), or 512 everywhere | at 512 a `cpu`-length teacher sees too few updates to learn digits; at `cpu` scale 32 trains further per minute (the teacher gate reports whether it learnt) |
+| MNIST teacher batch | 512 at the paper profile, 128 at `cpu` (4096 iterations, 524k images) | 32 everywhere (DMD2-style), or 512 everywhere | at 512 a `cpu`-length teacher sees too few updates; at 32 for 1500 iterations (48k images, the earlier `cpu` recipe) most samples were not digits; the teacher gate reports whether it learnt |
+| the `cpu` MNIST teachers | trained once (about 2 h on one core each) and shipped in `reference-teachers/` with their log, command and sums | trained by every reproduce | a 2-core reproduce cannot afford them; `--retrain-teachers` trains them, and a changed teacher setting trains a new one |
 | fake score's noise range | the full 1000-point grid for the fake score; the DM gradient on indices 20..980 (2%-98%) | the same 2%-98% cut for both | DMD2 trains the fake score on every level it may be queried at; the cut for the DM gradient is DMD2's |
 | toys' distillation | the paper's 20k iterations at lr 2e-6 at the `paper` profile; 4000 iterations at 1e-4 at `cpu` | 2e-6 at every profile | at 2e-6 a `cpu`-length student never leaves Phi_1 and would \"copy\" by not moving; the verdict now refuses such a student (\"not moved\"), and the learning rate is the config key `distill.lr_generator` |
 | N for the claims | 1000 seeds, in 10 fresh-seed blocks (10,000 seeds) | one set of 1000 with a bootstrap | Delta_E depends on N (see each finite-N curve), and intervals over fresh seeds carry what a bootstrap of drawn seeds cannot |
@@ -129,6 +131,38 @@ const CHOICES: &str = "## Choices where the paper is silent or our scale differs
 use claims::claims;
 use experiment::experiment_section;
 use sweeps::sweeps_section;
+
+/// The teacher gate over every snapshot (`dmd teacher-gate`, `<out>/teacher-gate/<name>/`),
+/// when it was run.
+fn teacher_gate_section(md: &mut String, out: &Path) -> Result<()> {
+    let dir = out.join("teacher-gate");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let mut gates: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path().join("gate.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    gates.sort();
+    if gates.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "## Teachers at every snapshot\n")?;
+    for g in gates {
+        let r: crate::pipeline::teacher_gate::TeacherGateReport =
+            read_json(&g, "rerun `dmd teacher-gate`")?;
+        let text = crate::pipeline::teacher_gate::markdown(&r)
+            .replacen("# Teacher gate", "### Teacher gate", 1)
+            .replace(
+                "](snapshot-",
+                &format!("](teacher-gate/{}/snapshot-", r.experiment),
+            );
+        md.push_str(&text);
+        md.push('\n');
+    }
+    Ok(())
+}
 
 /// The experiments `run_info.json` records as failed.
 fn failed_experiments(info: Option<&RunInfo>) -> Vec<String> {
