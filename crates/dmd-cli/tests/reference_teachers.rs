@@ -150,7 +150,7 @@ fn a_shipped_teacher_is_adopted_and_a_bad_one_refused() {
 }
 
 /// The experiments whose `cpu` teacher must be shipped.
-const REQUIRED: [&str; 0] = [];
+const REQUIRED: [&str; 2] = ["mnist-cond", "mnist-uncond"];
 
 /// The references committed in the repository: every shipped file has its recorded sha256
 /// and loads as the network of the manifest's key, and the config and profile each was made
