@@ -18,7 +18,10 @@ die() { echo "slurm-one-node: $*" >&2; exit 1; }
 install() {
     command -v slurmctld >/dev/null && command -v munged >/dev/null && return 0
     [ "$(id -u)" = 0 ] || die "installing needs root (apt-get install slurm-wlm munge)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q slurm-wlm munge >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q slurm-wlm munge >/dev/null; } \
+        || die "apt-get install slurm-wlm munge failed"
 }
 
 start() {
