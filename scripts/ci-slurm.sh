@@ -17,7 +17,7 @@ export SLURM_CONF="$SLURM_ONE_NODE_DIR/slurm.conf"
 echo "[ci-slurm] sinfo:"; sinfo -N
 
 cargo build -q -p dmd-cli
-DMD="$ROOT/target/debug/dmd"
+DMD="${CARGO_TARGET_DIR:-$ROOT/target}/debug/dmd"
 export RUST_LOG=warn
 LOCAL_JOBS=$(nproc)   # one libtorch thread per local job, as one CPU per Slurm task
 
