@@ -299,24 +299,8 @@ struct ReproduceArgs {
     /// task per experiment, then the report).
     #[arg(long, value_enum, default_value_t = BackendArg::Local)]
     backend: BackendArg,
-    /// Slurm partition.
-    #[arg(long)]
-    slurm_partition: Option<String>,
-    /// Slurm time limit of each job.
-    #[arg(long)]
-    slurm_time: Option<String>,
-    /// CPUs per Slurm task.
-    #[arg(long)]
-    slurm_cpus: Option<u32>,
-    /// Memory per Slurm job.
-    #[arg(long)]
-    slurm_mem: Option<String>,
-    /// Generic resources per Slurm task, e.g. gpu:1.
-    #[arg(long)]
-    slurm_gres: Option<String>,
-    /// Slurm account.
-    #[arg(long)]
-    slurm_account: Option<String>,
+    #[command(flatten)]
+    slurm: SlurmArgs,
     /// (Slurm prepare job) train only the teachers.
     #[arg(long, hide = true)]
     prepare: bool,
@@ -338,15 +322,7 @@ impl From<ReproduceArgs> for reproduce::ReproduceOptions {
                 BackendArg::Local => sweep::Backend::Local,
                 BackendArg::Slurm => sweep::Backend::Slurm,
             },
-            slurm: sweep::slurm::SlurmConfig {
-                partition: a.slurm_partition,
-                time: a.slurm_time,
-                cpus_per_task: a.slurm_cpus,
-                mem: a.slurm_mem,
-                gres: a.slurm_gres,
-                account: a.slurm_account,
-                ..Default::default()
-            },
+            slurm: a.slurm.into(),
             prepare: a.prepare,
         }
     }
@@ -384,7 +360,20 @@ struct SweepArgs {
     /// Print every point's state (done, pending, running, failed with its log) and run nothing.
     #[arg(long)]
     status: bool,
-    /// Slurm partition (over the sweep file's [slurm] table).
+    #[command(flatten)]
+    slurm: SlurmArgs,
+    /// (Slurm prepare job) run only the stages the points share.
+    #[arg(long, hide = true)]
+    prepare: bool,
+    /// (Slurm array task) run only the point with this index.
+    #[arg(long, hide = true)]
+    task: Option<usize>,
+}
+
+/// Slurm resources on the command line (over a sweep file's `[slurm]` table).
+#[derive(Debug, Args)]
+struct SlurmArgs {
+    /// Slurm partition.
     #[arg(long)]
     slurm_partition: Option<String>,
     /// Slurm time limit of each job, e.g. 04:00:00.
@@ -408,12 +397,22 @@ struct SweepArgs {
     /// An extra #SBATCH line (repeatable), e.g. --slurm-extra=--qos=long.
     #[arg(long)]
     slurm_extra: Vec<String>,
-    /// (Slurm prepare job) run only the stages the points share.
-    #[arg(long, hide = true)]
-    prepare: bool,
-    /// (Slurm array task) run only the point with this index.
-    #[arg(long, hide = true)]
-    task: Option<usize>,
+}
+
+impl From<SlurmArgs> for sweep::slurm::SlurmConfig {
+    fn from(a: SlurmArgs) -> Self {
+        Self {
+            partition: a.slurm_partition,
+            time: a.slurm_time,
+            cpus_per_task: a.slurm_cpus,
+            mem: a.slurm_mem,
+            gres: a.slurm_gres,
+            account: a.slurm_account,
+            max_concurrent: a.slurm_max_concurrent,
+            signal_s: None,
+            extra: a.slurm_extra,
+        }
+    }
 }
 
 /// `--backend` of `dmd sweep`.
@@ -442,17 +441,7 @@ impl From<SweepArgs> for sweep::SweepOptions {
                 BackendArg::Slurm => sweep::Backend::Slurm,
             },
             status: a.status,
-            slurm: sweep::slurm::SlurmConfig {
-                partition: a.slurm_partition,
-                time: a.slurm_time,
-                cpus_per_task: a.slurm_cpus,
-                mem: a.slurm_mem,
-                gres: a.slurm_gres,
-                account: a.slurm_account,
-                max_concurrent: a.slurm_max_concurrent,
-                signal_s: None,
-                extra: a.slurm_extra,
-            },
+            slurm: a.slurm.into(),
             prepare: a.prepare,
             task: a.task,
         }
