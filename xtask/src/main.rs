@@ -3,6 +3,7 @@
 //! `main` is one match on the subcommand; each subcommand lives in its own module.
 
 mod bench;
+mod gpu_check;
 mod paths;
 mod process;
 mod python;
@@ -27,6 +28,10 @@ Commands:
   bench [ot|nn|nets|dmd|all] [--quick] [--threads T,..] [--rounds R]
                               time our benchmark binaries against their Python peers
                               (venv in $DMD_HOME/bench-venv); tables + target/bench/*.json
+  gpu-check                   with an NVIDIA GPU: CUDA build, the smoke study on the GPU, the
+                              paper's MNIST UNet step and DMD iteration against PyTorch (f32,
+                              bf16) and the paper profile's extrapolated training time
+                              (target/gpu-check/GPU-CHECK.md); without one: says so, exits 0
   help                        this text
 
 Environment:
@@ -44,6 +49,7 @@ fn main() {
         "test" => test::run(rest),
         "reproduce" => reproduce::run(rest),
         "bench" => bench::run(rest),
+        "gpu-check" => gpu_check::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())

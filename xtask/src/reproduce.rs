@@ -28,13 +28,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .to_string()
     });
     setup::ensure(None)?;
-    println!("[reproduce] building dmd (release) ...");
-    process::run_checked(
-        // cargo's own progress (not --quiet): the first build takes minutes
-        &mut process::cargo(&["build", "--release", "-p", "dmd-cli"]),
-        "cargo build --release -p dmd-cli",
-    )?;
-    let dmd = paths::root().join("target/release/dmd");
+    let dmd = build_dmd("reproduce")?;
     let mut cmd = std::process::Command::new(&dmd);
     cmd.current_dir(paths::root())
         .env("DMD_HOME", paths::dmd_home())
@@ -47,4 +41,15 @@ pub fn run(args: &[String]) -> Result<()> {
         forwarded.join(" ")
     );
     process::run_checked(&mut cmd, "dmd reproduce")
+}
+
+/// Builds the `dmd` binary in release mode, showing cargo's own progress (the first build takes
+/// minutes), and returns its path; `label` prefixes the line printed first.
+pub fn build_dmd(label: &str) -> Result<std::path::PathBuf> {
+    println!("[{label}] building dmd (release) ...");
+    process::run_checked(
+        &mut process::cargo(&["build", "--release", "-p", "dmd-cli"]),
+        "cargo build --release -p dmd-cli",
+    )?;
+    Ok(paths::root().join("target/release/dmd"))
 }

@@ -98,6 +98,26 @@ enum Command {
     TeacherGate(RunArgs),
     /// Print the libtorch build, the devices it sees and the thread count.
     Info,
+    /// Print what a profile trains: per experiment its teacher (trained, shared, a reference
+    /// teacher or a checkpoint) and its students, with network, parameters, batch and
+    /// iterations (`cargo xtask gpu-check` turns it into a wall-time estimate).
+    Plan {
+        /// Scale profile: smoke, cpu or paper (default: paper with a CUDA GPU, cpu otherwise).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Folder of the experiment configs.
+        #[arg(long, default_value = "configs")]
+        configs: PathBuf,
+        /// Only these experiments.
+        #[arg(long, num_args = 1..)]
+        only: Vec<String>,
+        /// Folder of the content-addressed stage outputs.
+        #[arg(long, default_value = "runs/stages")]
+        runs: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `dmd ship-teacher`.
@@ -224,6 +244,13 @@ fn main() {
         Command::ShipTeacher(a) => ship_teacher(a),
         Command::TeacherGate(a) => teacher_gate(a),
         Command::Info => info::run(),
+        Command::Plan {
+            profile,
+            configs,
+            only,
+            runs,
+            json,
+        } => plan(profile, &configs, &only, &runs, json),
     };
     if let Err(err) = result {
         let code = if err.downcast_ref::<ConfigError>().is_some()
@@ -326,6 +353,24 @@ impl From<ReproduceArgs> for reproduce::ReproduceOptions {
             prepare: a.prepare,
         }
     }
+}
+
+/// `dmd plan`: the profile's training work as a table or JSON.
+fn plan(
+    profile: Option<String>,
+    configs: &std::path::Path,
+    only: &[String],
+    runs: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    let profile = profile.unwrap_or_else(dmd_study::config::default_profile);
+    let p = dmd_study::plan::plan(configs, &profile, only, runs)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+    } else {
+        print!("{}", p.table());
+    }
+    Ok(())
 }
 
 /// Arguments of `dmd sweep` ([`sweep::SweepOptions`]).

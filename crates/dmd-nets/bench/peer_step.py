@@ -3,10 +3,13 @@
 training step (noise draw, loss forward, backward, AdamW) on the same networks, for a Rust/Python
 throughput ratio measured with the same torch build.
 
-Usage: peer_step.py --model mlp|unet-cpu [--iters N] [--warmup W] [--loss reference|fused]
-                    [--threads T]
-  mlp       toy MLP on R^4: Fourier(32) ++ x -> 5 x Linear(384)+SiLU -> Linear(4), batch 512
-  unet-cpu  ADM UNet 32x32x1, C=32, mult [1,2,2], 1 block/level, attention at 8x8, batch 32
+Usage: peer_step.py --model mlp|unet-cpu|unet-paper [--iters N] [--warmup W]
+                    [--loss reference|fused] [--threads T] [--device cpu|cuda] [--batch B] [--bf16]
+  mlp         toy MLP on R^4: Fourier(32) ++ x -> 5 x Linear(384)+SiLU -> Linear(4), batch 512
+  unet-cpu    ADM UNet 32x32x1, C=32, mult [1,2,2], 1 block/level, attention at 8x8, batch 32
+  unet-paper  the paper's MNIST UNet, C=64, mult [1,2,3,4], 3 blocks/level, attention at
+              32/16/8 (31,118,593 parameters), batch 512
+  --bf16    the network's forward pass under torch.autocast(dtype=bfloat16)
   --loss reference (default) is edm's EDMLoss: lambda * (D(y + sigma n; sigma) - y)^2;
          fused is the effective-target form ||F(c_in x) - (y - c_skip x)/c_out||^2.
 Prints one JSON line with it_per_s. Needs torch (2.13.0 for a like-for-like comparison).
@@ -149,45 +152,61 @@ class Unet(nn.Module):
         return self.out_conv(F.silu(self.out_norm(h)))
 
 
+def paper_unet():
+    """The paper's MNIST UNet (`UnetConfig::mnist`: C = 64, mult 1-2-3-4, 3 blocks, attention at
+    32, 16 and 8; 31,118,593 parameters)."""
+    return Unet(mc=64, mult=(1, 2, 3, 4), blocks=3, attn=(32, 16, 8), dropout=0.10)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=["mlp", "unet-cpu"], default="mlp")
+    p.add_argument("--model", choices=["mlp", "unet-cpu", "unet-paper"], default="mlp")
     p.add_argument("--iters", type=int, default=0)
     p.add_argument("--warmup", type=int, default=0)
     p.add_argument("--loss", choices=["reference", "fused"], default="reference")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--batch", type=int, default=0)
+    p.add_argument("--bf16", action="store_true", help="forward passes under torch.autocast(bfloat16)")
     a = p.parse_args()
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cudnn.benchmark = True
     if a.threads:
         torch.set_num_threads(a.threads)
     mlp = a.model == "mlp"
     iters = a.iters or (200 if mlp else 20)
     warmup = a.warmup or (20 if mlp else 3)
     torch.manual_seed(0)
-    net = Mlp() if mlp else Unet()
+    net = Mlp() if mlp else paper_unet() if a.model == "unet-paper" else Unet()
+    net = net.to(dev)
     net.train()
-    batch = 512 if mlp else 32
+    batch = a.batch or (512 if mlp or a.model == "unet-paper" else 32)
     shape = (batch, 4) if mlp else (batch, 1, 32, 32)
     view = (-1,) + (1,) * (len(shape) - 1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=0.01)
-    y = torch.randn(shape) * 0.5
+    y = torch.randn(shape, device=dev) * 0.5
+    autocast = torch.autocast(a.device, dtype=torch.bfloat16, enabled=a.bf16)
     sd = SIGMA_DATA
 
     def step():
-        sigma = (torch.randn(batch) * 1.2 - 1.2).exp()
-        n = torch.randn(shape)
+        sigma = (torch.randn(batch, device=dev) * 1.2 - 1.2).exp()
+        n = torch.randn(shape, device=dev)
         s = sigma.reshape(view)
         c_skip = sd**2 / (s**2 + sd**2)
         c_out = s * sd / (s**2 + sd**2).sqrt()
         c_in = 1 / (sd**2 + s**2).sqrt()
         c_noise = sigma.log() / 4
         x = y + n * s
+        with autocast:
+            f = net(c_in * x, c_noise).float()
         if a.loss == "reference":
-            d = c_skip * x + c_out * net(c_in * x, c_noise)
+            d = c_skip * x + c_out * f
             weight = (s**2 + sd**2) / (s * sd) ** 2
             loss = (weight * (d - y) ** 2).reshape(batch, -1).sum(1).mean()
         else:
             target = (y - c_skip * x) / c_out
-            loss = ((net(c_in * x, c_noise) - target) ** 2).reshape(batch, -1).sum(1).mean()
+            loss = ((f - target) ** 2).reshape(batch, -1).sum(1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -199,6 +218,8 @@ def main():
     last = 0.0
     for _ in range(iters):
         last = step().item()
+    if a.device == "cuda":
+        torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     params = sum(q.numel() for q in net.parameters())
     # FLOPs of one step (forward + backward matmuls, convolutions, attention), counted by
@@ -210,6 +231,7 @@ def main():
     print(json.dumps({
         "impl": "python-torch", "torch": torch.__version__, "model": a.model, "loss": a.loss,
         "params": params, "batch": batch, "iters": iters, "threads": torch.get_num_threads(),
+        "device": a.device, "bf16": a.bf16,
         "seconds": round(secs, 4), "it_per_s": round(iters / secs, 3), "last_loss": round(last, 5),
         "flops_per_step": flops,
     }))

@@ -13,16 +13,26 @@ use tch::{Device, Kind, Tensor, nn};
 /// read `model.enc.32x32_conv.weight`, as in edm's `EDMPrecond` state dict.
 pub use crate::raw::MODEL_PATH;
 
-/// Arithmetic of the raw network's forward pass. Weights are always stored in f32.
+/// Arithmetic of the raw network's forward pass. Weights are always stored in f32. In configs
+/// (`teacher.autocast`, `distill.autocast`) written `"f32"` (or `"off"`) and `"bf16"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Everything in f32.
     #[default]
+    #[serde(alias = "off")]
     F32,
     /// The raw network runs in bf16 (weights cast on the fly from f32 masters; attention softmax
     /// and the preconditioning stay f32). Meant for CUDA; works but is slow on CPU.
     Bf16,
+}
+
+impl Precision {
+    /// Whether this is plain f32 (for `skip_serializing_if`: configs that never set it keep
+    /// their hashes).
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
 }
 
 /// An EDM-preconditioned network with its parameters.

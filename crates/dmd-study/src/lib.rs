@@ -40,6 +40,7 @@ pub mod config;
 pub mod gates;
 pub mod jobs;
 pub mod pipeline;
+pub mod plan;
 pub mod progress;
 pub mod reference;
 pub mod report;

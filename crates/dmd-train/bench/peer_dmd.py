@@ -9,7 +9,9 @@ Karras grid, normalised by the per-sample mean |x - D_real|), surrogate 0.5*mse(
 AdamW step with clip 10; then every iteration the fake-score DSM step on the detached samples
 (index U{0..999}, weight 1/sigma^2 + 1/0.5^2), AdamW with clip 10. Prints one JSON object.
 
-Usage: python peer_dmd.py [ITERATIONS [mlp|unet-cpu]]
+Usage: python peer_dmd.py [ITERATIONS [mlp|unet-cpu|unet-paper [DEVICE [BATCH [f32|bf16]]]]]
+unet-paper is the paper's MNIST UNet (C = 64, 31M parameters) at batch 32; DEVICE is cpu or
+cuda; bf16 runs every network's forward pass under torch.autocast(dtype=bfloat16).
 """
 import copy
 import importlib.util
@@ -61,14 +63,14 @@ def karras(n=1000, smin=0.002, smax=80.0, rho=7.0):
     return s.flip(0).float()  # ascending
 
 
-def peer_unet():
-    """The UNet of dmd-nets' peer_step.py (same architecture as `UnetConfig::cpu_small`)."""
+def peer_unet(paper=False):
+    """The UNets of dmd-nets' peer_step.py (`UnetConfig::cpu_small`, or `UnetConfig::mnist`)."""
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "..", "dmd-nets", "bench", "peer_step.py")
     spec = importlib.util.spec_from_file_location("peer_step", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.Unet()
+    return mod.Unet() if not paper else mod.paper_unet()
 
 
 def main():
@@ -79,31 +81,45 @@ def main():
         net, B, shape, warmup = Mlp(), 512, (4,), 20
     elif model == "unet-cpu":
         net, B, shape, warmup = peer_unet(), 32, (1, 32, 32), 3
+    elif model == "unet-paper":
+        net, B, shape, warmup = peer_unet(paper=True), 32, (1, 32, 32), 3
     else:
-        raise SystemExit(f"model must be mlp or unet-cpu, not {model!r}")
+        raise SystemExit(f"model must be mlp, unet-cpu or unet-paper, not {model!r}")
+    device = sys.argv[3] if len(sys.argv) > 3 else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise SystemExit(f"device must be cpu or cuda, not {device!r}")
+    dev = torch.device(device)
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    B = int(sys.argv[4]) if len(sys.argv) > 4 else B
+    precision = sys.argv[5] if len(sys.argv) > 5 else "f32"
+    if precision not in ("f32", "bf16"):
+        raise SystemExit(f"precision must be f32 or bf16, not {precision!r}")
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=precision == "bf16")
+    net = net.to(dev)
     # Dropout off in every network, as in DMD2 and dmd-train's default (`distill.dropout = false`).
     teacher = Precond(net).eval().requires_grad_(False)
     gen = copy.deepcopy(teacher).requires_grad_(True)
     fake = copy.deepcopy(teacher).requires_grad_(True)
     opt_g = torch.optim.AdamW(gen.parameters(), lr=2e-6, weight_decay=0.01)
     opt_f = torch.optim.AdamW(fake.parameters(), lr=2e-6, weight_decay=0.01)
-    grid = karras()
+    grid = karras().to(dev)
     view = (-1,) + (1,) * len(shape)
     dims = tuple(range(1, len(shape) + 1))
 
     def step(k):
         gen_step = k % 5 == 0
-        z = torch.randn((B,) + shape)
-        sig_max = torch.full((B,), 80.0)
-        with torch.set_grad_enabled(gen_step):
-            x = gen(z * 80.0, sig_max)
+        z = torch.randn((B,) + shape, device=dev)
+        sig_max = torch.full((B,), 80.0, device=dev)
+        with torch.set_grad_enabled(gen_step), autocast:
+            x = gen(z * 80.0, sig_max).float()
         if gen_step:
-            idx = torch.randint(20, 981, (B,))
+            idx = torch.randint(20, 981, (B,), device=dev)
             sigma = grid[idx]
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 xt = x + sigma.reshape(view) * torch.randn_like(x)
-                p_real = x - teacher(xt, sigma)
-                p_fake = x - fake(xt, sigma)
+                p_real = x - teacher(xt, sigma).float()
+                p_fake = x - fake(xt, sigma).float()
                 w = p_real.abs().mean(dim=dims, keepdim=True)
                 g = torch.nan_to_num((p_real - p_fake) / w)
             loss = 0.5 * F.mse_loss(x, (x - g).detach())
@@ -113,11 +129,13 @@ def main():
             opt_g.step()
             loss.item()
         xd = x.detach()
-        idx = torch.randint(0, 1000, (B,))
+        idx = torch.randint(0, 1000, (B,), device=dev)
         sigma = grid[idx]
         xt = xd + sigma.reshape(view) * torch.randn_like(xd)
         weight = 1 / sigma.reshape(view) ** 2 + 1 / SD**2
-        floss = (weight * (fake(xt, sigma) - xd) ** 2).mean()
+        with autocast:
+            f = fake(xt, sigma).float()
+        floss = (weight * (f - xd) ** 2).mean()
         opt_f.zero_grad()
         floss.backward()
         torch.nn.utils.clip_grad_norm_(fake.parameters(), 10.0)
@@ -129,6 +147,8 @@ def main():
     t0 = time.perf_counter()
     for k in range(warmup, warmup + iters):
         step(k)
+    if device == "cuda":
+        torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     # FLOPs per iteration, averaged over one update cycle (one generator iteration and four
     # fake-score-only ones), counted by PyTorch's FlopCounterMode on 5 extra, untimed iterations.
@@ -142,7 +162,7 @@ def main():
         "model": model, "params": sum(q.numel() for q in teacher.parameters()), "batch": B,
         "update_ratio": 5, "flops_per_step": flops,
         "iterations": iters, "seconds": secs, "it_per_s": iters / secs,
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "device": device, "bf16": precision == "bf16",
     }))
 
 

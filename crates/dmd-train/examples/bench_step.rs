@@ -4,12 +4,15 @@
 //! as `set_to_none` does, measured slower here than zeroing the resident ones: a fresh
 //! parameter-sized buffer per step costs page faults.)
 //!
-//! `cargo run --release -p dmd-train --example bench_step -- --model mlp|unet-cpu --iters N
-//!  [--warmup W] [--loss fused|reference] [--threads T]`
+//! `cargo run --release -p dmd-train --example bench_step -- --model mlp|unet-cpu|unet-paper
+//!  --iters N [--warmup W] [--loss fused|reference] [--threads T] [--device cpu|cuda]
+//!  [--batch B] [--bf16]`
 //!
 //! Models: `mlp` = the toy MLP on R^4 (5x384, batch 512); `unet-cpu` = the CPU-profile UNet
-//! (32x32x1, C = 32, mult [1, 2, 2], 1 block per level, attention at 8x8, batch 32). Prints one
-//! JSON line with `it_per_s`.
+//! (32x32x1, C = 32, mult [1, 2, 2], 1 block per level, attention at 8x8, batch 32);
+//! `unet-paper` = the paper's MNIST UNet (`UnetConfig::mnist`, C = 64, 31M parameters, batch
+//! 512 as the paper's teacher). `--bf16` runs the forward passes in bf16 (the config key
+//! `teacher.autocast = "bf16"`). Prints one JSON line with `it_per_s`.
 
 use dmd_nets::loss::{EdmLossForm, P_MEAN, P_STD, edm_loss, sample_training_sigmas};
 use dmd_nets::{Denoiser, MlpConfig, NetConfig, UnetConfig};
@@ -23,6 +26,9 @@ struct Args {
     warmup: usize,
     loss: String,
     threads: Option<i32>,
+    device: Device,
+    batch: Option<i64>,
+    bf16: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -32,6 +38,9 @@ fn parse() -> Result<Args, String> {
         warmup: 0,
         loss: "fused".into(),
         threads: None,
+        device: Device::Cpu,
+        batch: None,
+        bf16: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,12 +53,21 @@ fn parse() -> Result<Args, String> {
             "--threads" => {
                 a.threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?)
             }
+            "--device" => {
+                a.device = match value()?.as_str() {
+                    "cpu" => Device::Cpu,
+                    "cuda" => Device::Cuda(0),
+                    other => return Err(format!("--device must be cpu or cuda, not `{other}`")),
+                }
+            }
+            "--batch" => a.batch = Some(value()?.parse().map_err(|e| format!("--batch: {e}"))?),
+            "--bf16" => a.bf16 = true,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    if !["mlp", "unet-cpu"].contains(&a.model.as_str()) {
+    if !["mlp", "unet-cpu", "unet-paper"].contains(&a.model.as_str()) {
         return Err(format!(
-            "--model must be mlp or unet-cpu, not `{}`",
+            "--model must be mlp, unet-cpu or unet-paper, not `{}`",
             a.model
         ));
     }
@@ -83,12 +101,21 @@ fn main() {
         tch::set_num_threads(t);
     }
     tch::manual_seed(0);
-    let device = Device::Cpu;
+    let device = args.device;
+    // As the `dmd` binary does on a GPU (and the PyTorch peer).
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
     let (cfg, batch) = match args.model.as_str() {
         "mlp" => (NetConfig::Mlp(MlpConfig::new(4)), 512),
+        "unet-paper" => (NetConfig::Unet(UnetConfig::mnist()), 512),
         _ => (NetConfig::Unet(UnetConfig::cpu_small()), 32),
     };
-    let den = Denoiser::new(&cfg, device).expect("the bench configs are valid");
+    let batch = args.batch.unwrap_or(batch);
+    let mut den = Denoiser::new(&cfg, device).expect("the bench configs are valid");
+    if args.bf16 {
+        den.precision = dmd_nets::Precision::Bf16;
+    }
     // torch.optim.AdamW's defaults, as the peer uses: betas (0.9, 0.999), eps 1e-8, wd 0.01.
     let mut opt = AdamW::for_var_store(&den.vs, AdamWConfig::default());
     let mut shape = vec![batch];
@@ -117,14 +144,20 @@ fn main() {
     for _ in 0..args.iters {
         last = step().double_value(&[]);
     }
+    // Every GPU kernel queued has finished before the clock is read.
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "{{\"impl\": \"rust-tch\", \"model\": \"{}\", \"loss\": \"{}\", \"params\": {}, \"batch\": {batch}, \"iters\": {}, \"threads\": {}, \"seconds\": {secs:.4}, \"it_per_s\": {:.3}, \"last_loss\": {last:.5}}}",
+        "{{\"impl\": \"rust-tch\", \"model\": \"{}\", \"loss\": \"{}\", \"params\": {}, \"batch\": {batch}, \"iters\": {}, \"threads\": {}, \"device\": \"{}\", \"bf16\": {}, \"seconds\": {secs:.4}, \"it_per_s\": {:.3}, \"last_loss\": {last:.5}}}",
         args.model,
         args.loss,
         den.num_parameters(),
         args.iters,
         tch::get_num_threads(),
+        if device.is_cuda() { "cuda" } else { "cpu" },
+        args.bf16,
         args.iters as f64 / secs,
     );
 }

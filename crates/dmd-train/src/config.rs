@@ -2,6 +2,7 @@
 //! has the paper's default (*Why Are DMD Students Lazy?*, Appendix E; EDM, Karras et al. 2022;
 //! DMD2, Yin et al. 2024; the DP-DMD paper, section 5), and unknown keys are rejected.
 
+use dmd_nets::denoiser::Precision;
 use dmd_nets::device::DeviceChoice;
 use dmd_nets::net::NetConfig;
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,12 @@ pub struct TeacherConfig {
     /// Seed of every random draw.
     #[serde(default)]
     pub seed: u64,
+    /// Precision of the teacher's forward passes while it trains: `"f32"` (default, also
+    /// `"off"`) or `"bf16"` (bf16 autocast: matrix products and convolutions in bf16, f32
+    /// master weights, normalisation, attention softmax and preconditioning in f32; meant for
+    /// GPUs with bf16 tensor cores, slow on most CPUs). Sampling for the measurements stays f32.
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub autocast: Precision,
     /// Device.
     #[serde(default)]
     pub device: DeviceChoice,
@@ -135,6 +142,7 @@ impl TeacherConfig {
             snapshots: paper_snapshots(),
             checkpoint_every: d_1000(),
             seed: 0,
+            autocast: Precision::F32,
             device: DeviceChoice::Auto,
             progress: true,
         }
@@ -334,6 +342,11 @@ pub struct DistillConfig {
     pub checkpoint_every: u64,
     /// Seed of every random draw.
     pub seed: u64,
+    /// Precision of the generator's, the fake score's and the teacher's forward passes while
+    /// distilling: `"f32"` (default, also `"off"`) or `"bf16"` (bf16 autocast, as
+    /// `teacher.autocast`). Sampling for the measurements stays f32.
+    #[serde(skip_serializing_if = "Precision::is_f32")]
+    pub autocast: Precision,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -360,6 +373,7 @@ impl Default for DistillConfig {
             dp_dmd: DpDmdConfig::default(),
             checkpoint_every: 1000,
             seed: 0,
+            autocast: Precision::F32,
             progress: true,
         }
     }

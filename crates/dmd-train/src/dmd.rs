@@ -329,6 +329,8 @@ impl<'a> DmdEngine<'a> {
                 Denoiser::new(net, device)?
             }
         };
+        let mut generator = generator;
+        generator.precision = cfg.autocast;
         let fake = generator.try_clone()?;
         let opt_g = AdamW::for_var_store(&generator.vs, cfg.optimizer);
         let opt_f = AdamW::for_var_store(&fake.vs, cfg.optimizer);

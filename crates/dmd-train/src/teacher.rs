@@ -162,7 +162,8 @@ pub fn train_teacher(
         .map_err(|e| TrainError::io(run_dir, e))?;
 
     reseed(cfg.seed, Stream::Init, 0);
-    let net = Denoiser::new(&cfg.net, device)?;
+    let mut net = Denoiser::new(&cfg.net, device)?;
+    net.precision = cfg.autocast;
     let ema = cfg.ema.as_ref().map(|_| net.try_clone()).transpose()?;
     let opt = AdamW::for_var_store(&net.vs, cfg.adam);
     let mut st = TeacherState {

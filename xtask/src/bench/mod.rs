@@ -27,7 +27,7 @@ mod nets;
 mod nn;
 mod ot;
 mod report;
-mod venv;
+pub(crate) mod venv;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -306,7 +306,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Builds `krate`'s examples in release mode and returns the path of example `name`.
-fn build_example(krate: &str, name: &str) -> Result<PathBuf> {
+pub(crate) fn build_example(krate: &str, name: &str) -> Result<PathBuf> {
     println!("[bench] building {krate} examples (release) ...");
     let t = Instant::now();
     process::run_checked(
@@ -355,7 +355,7 @@ fn alternate_rounds(
     Ok((mine, theirs))
 }
 
-fn run_json(cmd: &mut Command, what: &str) -> Result<Value> {
+pub(crate) fn run_json(cmd: &mut Command, what: &str) -> Result<Value> {
     let out = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -393,7 +393,7 @@ fn tail(s: &str, n: usize) -> &str {
     &s[start..]
 }
 
-fn crate_dir(krate: &str) -> PathBuf {
+pub(crate) fn crate_dir(krate: &str) -> PathBuf {
     paths::root().join("crates").join(krate)
 }
 

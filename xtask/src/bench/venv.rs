@@ -14,12 +14,12 @@ use crate::{paths, setup};
 /// Packages for the `ot` and `nn` peers.
 const BASE_PACKAGES: [&str; 6] = ["numpy", "scipy", "lap", "POT", "faiss-cpu", "safetensors"];
 /// The torch the `nets` and `dmd` peers need (our libtorch's version).
-pub(super) const TORCH_PACKAGE: &str = "torch==2.13.0";
+pub(crate) const TORCH_PACKAGE: &str = "torch==2.13.0";
 const VENV_STAMP: &str = "dmd-bench-stamp.txt";
 
 /// The peers' Python environment and which of its packages installed.
-pub(super) struct Venv {
-    pub(super) python: PathBuf,
+pub(crate) struct Venv {
+    pub(crate) python: PathBuf,
     installed: BTreeSet<String>,
 }
 
@@ -30,7 +30,7 @@ impl Venv {
 
     /// Creates the venv if needed and installs what is missing; failures of single packages
     /// are reported and recorded as missing, not fatal.
-    pub(super) fn ensure(torch: bool) -> Result<Venv> {
+    pub(crate) fn ensure(torch: bool) -> Result<Venv> {
         let dir = Self::dir();
         let created = !dir.join("bin").join("python").is_file();
         let python = setup::venv(&dir)?;
@@ -97,11 +97,11 @@ impl Venv {
         Ok(Venv { python, installed })
     }
 
-    pub(super) fn has(&self, package: &str) -> bool {
+    pub(crate) fn has(&self, package: &str) -> bool {
         self.installed.contains(package)
     }
 
-    pub(super) fn command(&self, script: &Path) -> Command {
+    pub(crate) fn command(&self, script: &Path) -> Command {
         let mut cmd = Command::new(&self.python);
         cmd.arg(script);
         cmd

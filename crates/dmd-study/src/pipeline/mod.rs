@@ -15,7 +15,7 @@ pub mod trajectory;
 
 use anyhow::{Context, Result, bail};
 use dmd_data::DatasetSpec;
-use dmd_nets::denoiser::Denoiser;
+use dmd_nets::denoiser::{Denoiser, Precision};
 use dmd_train::{DistillConfig, TeacherConfig, TrainData};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -277,6 +277,12 @@ pub struct ExperimentResult {
     /// Peak resident memory of the process that ran it, MiB (Linux `VmHWM`; `None` elsewhere).
     #[serde(default)]
     pub peak_rss_mib: Option<f64>,
+    /// Precision of the teacher's training forward passes (`teacher.autocast`).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub teacher_autocast: Precision,
+    /// Precision of the distillation's forward passes (`distill.autocast`).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub distill_autocast: Precision,
 }
 
 /// The process's peak resident memory so far, MiB (`VmHWM` of `/proc/self/status`).
@@ -344,6 +350,8 @@ pub fn run_experiment(
         teacher_wall_s,
         wall_s: start.elapsed().as_secs_f64(),
         peak_rss_mib: peak_rss_mib(),
+        teacher_autocast: cfg.teacher.autocast,
+        distill_autocast: cfg.distill.autocast,
     };
     if until == Until::Teacher {
         return Ok(result(snapshots, start));
@@ -709,9 +717,18 @@ pub fn student_stage(
     } else {
         tracing::info!(snapshot, "distilling in {}", stage.dir.display());
         let mut probe = trajectory::TrajectoryProbe::new(cfg, &samples.file, teacher.device())?;
+        // The teacher's forward passes while distilling run in the student's precision (a
+        // copy, so that the teacher's samples for the measurements stay f32).
+        let autocast_teacher = if cfg.distill.autocast.is_f32() {
+            None
+        } else {
+            let mut t = teacher.try_clone()?;
+            t.precision = cfg.distill.autocast;
+            Some(t)
+        };
         let outcome = dmd_train::distill_with(
             &cfg.distill,
-            teacher,
+            autocast_teacher.as_ref().unwrap_or(teacher),
             Some(data),
             &stage.dir,
             probe.as_mut(),
@@ -887,7 +904,7 @@ fn load_data(cfg: &ExperimentConfig) -> Result<TrainData> {
 }
 
 /// Stops with one line per missing file the experiment needs the user to bring.
-fn check_required_files(cfg: &ExperimentConfig) -> Result<()> {
+pub(crate) fn check_required_files(cfg: &ExperimentConfig) -> Result<()> {
     let missing: Vec<String> = cfg
         .requires
         .iter()

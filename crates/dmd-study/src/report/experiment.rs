@@ -14,6 +14,21 @@ pub(super) fn experiment_section(md: &mut String, out: &Path, l: &Loaded) -> Res
         s.snapshots.iter().map(|x| x.distill_wall_s).sum::<f64>() / 60.0,
         s.wall_s / 60.0
     )?;
+    let autocast: Vec<&str> = [
+        (s.teacher_autocast, "teacher training (`teacher.autocast`)"),
+        (s.distill_autocast, "distillation (`distill.autocast`)"),
+    ]
+    .iter()
+    .filter(|(p, _)| !p.is_f32())
+    .map(|(_, what)| *what)
+    .collect();
+    if !autocast.is_empty() {
+        writeln!(
+            md,
+            "**bf16 autocast** in the forward passes of {}; the samples the measurements use are drawn in f32.\n",
+            autocast.join(" and ")
+        )?;
+    }
     writeln!(
         md,
         "| snapshot | Delta_E(Phi_K, G) | Delta_E(Phi_fine, G) | Delta_E(Phi_K, Phi_1) | remapped control | copy score | SW2 to Phi_fine: G / Phi_1 / floor | gap left | fit |"
