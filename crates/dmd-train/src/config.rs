@@ -84,9 +84,9 @@ pub struct TeacherConfig {
     #[serde(default)]
     pub seed: u64,
     /// Precision of the teacher's forward passes while it trains: `"f32"` (default, also
-    /// `"off"`) or `"bf16"` (bf16 autocast: matrix products and convolutions in bf16, f32
-    /// master weights, normalisation, attention softmax and preconditioning in f32; meant for
-    /// GPUs with bf16 tensor cores, slow on most CPUs). Sampling for the measurements stays f32.
+    /// `"off"`) or `"bf16"` (bf16 autocast: the raw network in bf16 from f32 master weights,
+    /// attention softmax and preconditioning in f32; meant for GPUs with bf16 tensor cores,
+    /// slow on most CPUs). Sampling for the measurements stays f32.
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub autocast: Precision,
     /// Device.
