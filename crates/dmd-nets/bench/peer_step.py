@@ -214,6 +214,8 @@ def main():
 
     for _ in range(warmup):
         step()
+    if a.device == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     last = 0.0
     for _ in range(iters):

@@ -120,6 +120,7 @@ impl Denoiser {
 
     fn forward(
         &self,
+        precision: Precision,
         x: &Tensor,
         sigma: &Tensor,
         labels: Option<&Tensor>,
@@ -134,7 +135,7 @@ impl Denoiser {
         let c = edm_coeff_tensors(&sigma, self.sigma_data, x.dim() - 1);
         let x = x.to_kind(Kind::Float);
         let mut x_in = &x * &c.c_in;
-        if self.precision == Precision::Bf16 {
+        if precision == Precision::Bf16 {
             x_in = x_in.to_kind(Kind::BFloat16);
         }
         let (f, feats) = if features {
@@ -150,8 +151,9 @@ impl Denoiser {
         (d, feats)
     }
 
-    /// `D(x; sigma, y)`. `x`: `[B, ...data_shape]`; `sigma`: `[B]` (one per sample; a single
-    /// value is broadcast), any float kind; result f32, shape of `x`.
+    /// `D(x; sigma, y)` in the denoiser's own [`Precision`]. `x`: `[B, ...data_shape]`;
+    /// `sigma`: `[B]` (one per sample; a single value is broadcast), any float kind; result
+    /// f32, shape of `x`.
     pub fn denoise(
         &self,
         x: &Tensor,
@@ -159,7 +161,20 @@ impl Denoiser {
         labels: Option<&Tensor>,
         train: bool,
     ) -> Tensor {
-        self.forward(x, sigma, labels, train, false).0
+        self.denoise_in(self.precision, x, sigma, labels, train)
+    }
+
+    /// [`Denoiser::denoise`] in `precision` whatever the denoiser's own (e.g. f32 samples from
+    /// a generator that trains in bf16, or the teacher's DM-gradient term in bf16).
+    pub fn denoise_in(
+        &self,
+        precision: Precision,
+        x: &Tensor,
+        sigma: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
+        self.forward(precision, x, sigma, labels, train, false).0
     }
 
     /// `D(x; sigma, y)` at one noise level for the whole batch.
@@ -183,7 +198,7 @@ impl Denoiser {
         labels: Option<&Tensor>,
         train: bool,
     ) -> (Tensor, Tensor) {
-        let (d, f) = self.forward(x, sigma, labels, train, true);
+        let (d, f) = self.forward(self.precision, x, sigma, labels, train, true);
         (d, f.expect("features requested"))
     }
 

@@ -275,3 +275,39 @@ fn linear_skip_starts_at_zero_adds_d_squared_parameters_and_keeps_old_hashes() {
     let back: MlpConfig = serde_json::from_str(&serde_json::to_string(&skip).unwrap()).unwrap();
     assert!(back.linear_skip);
 }
+
+#[test]
+fn bf16_precision_on_a_unet_with_attention_stays_close_to_f32() {
+    let _rng = rng_lock();
+    tch::manual_seed(7);
+    let cfg = dmd_nets::UnetConfig {
+        model_channels: 16,
+        channel_mult: vec![1, 2],
+        attn_resolutions: vec![16],
+        img_resolution: 16,
+        dropout: 0.0,
+        ..dmd_nets::UnetConfig::cpu_small()
+    };
+    let mut den = Denoiser::new(&NetConfig::Unet(cfg), Device::Cpu).unwrap();
+    // EDM initialises the output layer at zero (F = 0, D = c_skip x in any precision): give
+    // every weight a trained-looking value first.
+    tch::no_grad(|| {
+        for (_, mut v) in den.vs.variables() {
+            let _ = v.g_add_(&(v.randn_like() * 0.1));
+        }
+    });
+    let x = Tensor::randn([4, 1, 16, 16], (Kind::Float, Device::Cpu));
+    let sigma = Tensor::full([4], 2.0, (Kind::Float, Device::Cpu));
+    let a = tch::no_grad(|| den.denoise(&x, &sigma, None, false));
+    den.precision = dmd_nets::Precision::Bf16;
+    let b = tch::no_grad(|| den.denoise(&x, &sigma, None, false));
+    assert_eq!(b.kind(), Kind::Float);
+    // f32 on request, whatever the denoiser's own precision.
+    let c = tch::no_grad(|| den.denoise_in(dmd_nets::Precision::F32, &x, &sigma, None, false));
+    assert!(c.equal(&a));
+    let rel = (&a - &b).norm().double_value(&[]) / a.norm().double_value(&[]);
+    assert!(
+        rel > 0.0 && rel < 0.05,
+        "bf16 vs f32 relative difference {rel}"
+    );
+}

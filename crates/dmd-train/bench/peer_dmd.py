@@ -144,6 +144,8 @@ def main():
 
     for k in range(warmup):
         step(k)
+    if device == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     for k in range(warmup, warmup + iters):
         step(k)

@@ -54,11 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tch::Cuda::cudnn_set_benchmark(true);
     }
     tch::manual_seed(0);
-    let teacher = {
-        let mut t = Denoiser::new(&net, device)?;
-        t.precision = autocast;
-        t
-    };
+    // The engine runs the teacher's D_real, the generator and the fake score in `autocast`.
+    let teacher = Denoiser::new(&net, device)?;
     let cfg = DistillConfig {
         autocast,
         batch_size: batch,
@@ -69,6 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut engine = DmdEngine::new(&cfg, &teacher, None)?;
     for _ in 0..warmup {
         engine.iteration()?; // warm-up
+    }
+    // The warm-up's kernels have finished before the clock starts.
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
     }
     let start = Instant::now();
     for _ in 0..iterations {

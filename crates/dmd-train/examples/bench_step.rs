@@ -139,6 +139,10 @@ fn main() {
     for _ in 0..args.warmup {
         let _ = step();
     }
+    // The warm-up's kernels have finished before the clock starts.
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
     let t0 = Instant::now();
     let mut last = 0.0;
     for _ in 0..args.iters {
@@ -149,15 +153,13 @@ fn main() {
         tch::Cuda::synchronize(i as i64);
     }
     let secs = t0.elapsed().as_secs_f64();
-    println!(
-        "{{\"impl\": \"rust-tch\", \"model\": \"{}\", \"loss\": \"{}\", \"params\": {}, \"batch\": {batch}, \"iters\": {}, \"threads\": {}, \"device\": \"{}\", \"bf16\": {}, \"seconds\": {secs:.4}, \"it_per_s\": {:.3}, \"last_loss\": {last:.5}}}",
-        args.model,
-        args.loss,
-        den.num_parameters(),
-        args.iters,
-        tch::get_num_threads(),
-        if device.is_cuda() { "cuda" } else { "cpu" },
-        args.bf16,
-        args.iters as f64 / secs,
-    );
+    // serde_json writes a non-finite loss as null, so the line stays JSON.
+    let out = serde_json::json!({
+        "impl": "rust-tch", "model": args.model, "loss": args.loss,
+        "params": den.num_parameters(), "batch": batch, "iters": args.iters,
+        "threads": tch::get_num_threads(),
+        "device": if device.is_cuda() { "cuda" } else { "cpu" }, "bf16": args.bf16,
+        "seconds": secs, "it_per_s": args.iters as f64 / secs, "last_loss": last,
+    });
+    println!("{out}");
 }

@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use dmd_nets::denoiser::Denoiser;
+use dmd_nets::denoiser::{Denoiser, Precision};
 use dmd_nets::karras::{RHO, SIGMA_MAX, SIGMA_MIN, karras_sigmas};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
@@ -130,19 +130,23 @@ pub fn student_sigmas(steps: usize, grid_size: usize) -> Vec<f64> {
 
 /// Samples an N-step student: `x_0 = G(s_0 z; s_0)`, then for `i >= 1` re-noise
 /// `x_i = G(x_{i-1} + s_i eps_i; s_i)` with fresh `eps_i`. For one step this is `G(z)`.
+///
+/// Always in f32, whatever precision the generator trains in (`distill.autocast`): these are
+/// the samples the measurements use.
 pub fn student_sample(
     generator: &Denoiser,
     z: &Tensor,
     labels: Option<&Tensor>,
     sigmas: &[f64],
 ) -> Tensor {
-    tch::no_grad(|| rollout(generator, z, labels, sigmas, false, false).0)
+    tch::no_grad(|| rollout(generator, Precision::F32, z, labels, sigmas, false, false).0)
 }
 
 /// The generator roll-out; returns the final sample and the first step's output. With
 /// `detach_first` the later steps see a detached copy of the first output.
 fn rollout(
     generator: &Denoiser,
+    precision: Precision,
     z: &Tensor,
     labels: Option<&Tensor>,
     sigmas: &[f64],
@@ -151,7 +155,7 @@ fn rollout(
 ) -> (Tensor, Tensor) {
     let b = z.size()[0];
     let full = |s: f64| Tensor::full([b], s, (Kind::Float, z.device()));
-    let x0 = generator.denoise(&(z * sigmas[0]), &full(sigmas[0]), labels, train);
+    let x0 = generator.denoise_in(precision, &(z * sigmas[0]), &full(sigmas[0]), labels, train);
     let mut x = if detach_first {
         x0.detach()
     } else {
@@ -159,7 +163,7 @@ fn rollout(
     };
     for &s in &sigmas[1..] {
         let noisy = &x + x.randn_like() * s;
-        x = generator.denoise(&noisy, &full(s), labels, train);
+        x = generator.denoise_in(precision, &noisy, &full(s), labels, train);
     }
     (x, x0)
 }
@@ -544,7 +548,8 @@ impl<'a> DmdEngine<'a> {
             self.generator_step(&z, labels, lr_g, &mut rec)?
         } else {
             let train = self.cfg.dropout;
-            tch::no_grad(|| rollout(&self.generator, &z, labels, &self.sigmas, train, false).0)
+            let p = self.generator.precision;
+            tch::no_grad(|| rollout(&self.generator, p, &z, labels, &self.sigmas, train, false).0)
         };
         self.fake_score_step(&x_fake, labels, lr_f, &mut rec)?;
         self.step += 1;
@@ -565,7 +570,8 @@ impl<'a> DmdEngine<'a> {
         let k = self.step;
         let dp = self.cfg.dp_dmd.enabled;
         let train = self.cfg.dropout;
-        let (x, x0) = rollout(&self.generator, z, labels, &self.sigmas, train, dp);
+        let p = self.generator.precision;
+        let (x, x0) = rollout(&self.generator, p, z, labels, &self.sigmas, train, dp);
         let g = self.dm_term(&x, labels)?;
         let dm_loss = dm_surrogate_loss(&x, &g);
         rec.dm_loss = Some(finite(dm_loss.double_value(&[]), k, "DM surrogate loss")?);
@@ -605,7 +611,9 @@ impl<'a> DmdEngine<'a> {
         tch::no_grad(|| {
             let xd = x.detach();
             let x_t = &xd + xd.randn_like() * per_sample(&sigma, xd.dim());
-            let d_real = self.teacher.denoise(&x_t, &sigma, labels);
+            let d_real = self
+                .teacher
+                .denoise_in(&x_t, &sigma, labels, self.cfg.autocast);
             if !is_finite(&d_real) {
                 return Err(TrainError::non_finite(
                     self.step,
@@ -626,6 +634,7 @@ impl<'a> DmdEngine<'a> {
         let yr = pool.labels.as_ref().map(|y| y.index_select(0, &idx));
         let (xr, _) = rollout(
             &self.generator,
+            self.generator.precision,
             &zr,
             yr.as_ref(),
             &self.sigmas,

@@ -4,7 +4,7 @@
 //! The closed forms make convergence tests exact: the teacher's ODE maps `N(0, T^2 I)` onto the
 //! data distribution (up to the finite `T = 80`), so a student's moments can be checked against it.
 
-use dmd_nets::denoiser::Denoiser;
+use dmd_nets::denoiser::{Denoiser, Precision};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::TrainError;
@@ -14,6 +14,18 @@ pub trait ScoreModel {
     /// `D(x; sigma, y)`: `x` is `[B, ...data_shape]`, `sigma` `[B]` f32, `labels` `[B]` i64;
     /// returns an f32 tensor shaped like `x`. Called without gradient tracking.
     fn denoise(&self, x: &Tensor, sigma: &Tensor, labels: Option<&Tensor>) -> Tensor;
+    /// [`ScoreModel::denoise`] with a network's forward pass in `precision` (the DM gradient's
+    /// `D_real` under `distill.autocast`); models without a network ignore it.
+    fn denoise_in(
+        &self,
+        x: &Tensor,
+        sigma: &Tensor,
+        labels: Option<&Tensor>,
+        precision: Precision,
+    ) -> Tensor {
+        let _ = precision;
+        self.denoise(x, sigma, labels)
+    }
     /// Shape of one sample.
     fn data_shape(&self) -> Vec<i64>;
     /// Number of classes; 0 = unconditional.
@@ -29,6 +41,15 @@ pub trait ScoreModel {
 impl ScoreModel for Denoiser {
     fn denoise(&self, x: &Tensor, sigma: &Tensor, labels: Option<&Tensor>) -> Tensor {
         Denoiser::denoise(self, x, sigma, labels, false)
+    }
+    fn denoise_in(
+        &self,
+        x: &Tensor,
+        sigma: &Tensor,
+        labels: Option<&Tensor>,
+        precision: Precision,
+    ) -> Tensor {
+        Denoiser::denoise_in(self, precision, x, sigma, labels, false)
     }
     fn data_shape(&self) -> Vec<i64> {
         self.config.data_shape()

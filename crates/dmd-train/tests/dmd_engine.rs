@@ -196,6 +196,42 @@ fn initialisation_gives_phi_1() {
     ));
 }
 
+/// `distill.autocast = "bf16"`: the generator and the fake score train in bf16, while the
+/// samples the measurements use (`generate`, `student_sample`) stay f32: at initialisation they
+/// equal the f32 teacher's `Phi_1` bit for bit, and the bf16 forward pass does not.
+#[test]
+fn bf16_autocast_trains_in_bf16_and_samples_in_f32() {
+    use dmd_nets::denoiser::Precision;
+    let _rng = rng_lock();
+    tch::manual_seed(3);
+    let teacher = Denoiser::new(&small_mlp(4), Device::Cpu).unwrap();
+    let cfg = DistillConfig {
+        init: StudentInit::Teacher,
+        autocast: Precision::Bf16,
+        batch_size: 64,
+        progress: false,
+        ..DistillConfig::default()
+    };
+    let mut e = DmdEngine::new(&cfg, &teacher, None).unwrap();
+    assert_eq!(e.generator.precision, Precision::Bf16);
+    assert_eq!(e.fake.precision, Precision::Bf16);
+    // The caller's teacher is untouched (its samples for the measurements stay f32).
+    assert_eq!(teacher.precision, Precision::F32);
+    let z = Tensor::randn([64, 4], (Kind::Float, Device::Cpu));
+    let phi1 =
+        dmd_nets::sampler::sample(&teacher, &z, None, 1, dmd_nets::sampler::Solver::Euler, 64);
+    assert!(e.generate(&z, None).equal(&phi1));
+    let sigma = Tensor::full([64], 80.0, (Kind::Float, Device::Cpu));
+    let bf16 = tch::no_grad(|| e.generator.denoise(&(&z * 80.0), &sigma, None, false));
+    assert!(!bf16.equal(&phi1), "the bf16 forward pass is not f32");
+    let rel = (&bf16 - &phi1).norm().double_value(&[]) / phi1.norm().double_value(&[]);
+    assert!(rel < 0.05, "bf16 vs f32 relative difference {rel}");
+    for _ in 0..6 {
+        e.iteration().unwrap();
+    }
+    assert!(e.generate(&z, None).isfinite().all().int64_value(&[]) == 1);
+}
+
 /// N iterations straight vs N/2, stop, resume, N/2: identical parameters, bit for bit.
 #[test]
 fn resume_reproduces_an_uninterrupted_run() {

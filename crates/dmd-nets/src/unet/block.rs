@@ -4,10 +4,10 @@
 //! `h = conv0(SiLU(norm0(x)))` (resampling inside conv0); `(scale, shift) = affine(emb)`;
 //! `h = SiLU(shift + norm1(h) * (scale + 1))`; `h = conv1(dropout(h))`; `x = h + skip(x)`.
 //! Attention (when enabled): `qkv = qkv_1x1(norm2(x))` laid out as `(heads, C/heads, 3)`,
-//! `a = softmax(q^T k / sqrt(C/heads)) v` (f32), `x = proj_1x1(a) + x`.
+//! `a = softmax(q^T k / sqrt(C/heads)) v` (softmax statistics in f32), `x = proj_1x1(a) + x`.
 
-use crate::layers::{Conv2d, Fill, GroupNorm, Init, Linear, Resample, as_kind, default_init};
-use tch::{Kind, Tensor, nn};
+use crate::layers::{Conv2d, Fill, GroupNorm, Init, Linear, Resample, default_init};
+use tch::{Tensor, nn};
 
 /// Channels per attention head (edm `channels_per_head`).
 pub const CHANNELS_PER_HEAD: i64 = 64;
@@ -35,8 +35,9 @@ impl Attention {
             .qkv
             .forward(&self.norm2.forward(x))
             .reshape([n, c / self.heads, 3, h * w]);
-        // [n, L, c'] per head, softmax in f32.
-        let part = |i: i64| as_kind(&qkv.select(2, i), Kind::Float).transpose(1, 2);
+        // [n, L, c'] per head, in the input's kind (the attention kernels keep their softmax
+        // statistics in f32 also for bf16 inputs, as under torch.autocast).
+        let part = |i: i64| qkv.select(2, i).transpose(1, 2);
         let (q, k, v) = (part(0), part(1), part(2));
         let a = Tensor::scaled_dot_product_attention(
             &q,
@@ -48,7 +49,7 @@ impl Attention {
             None::<f64>,
             false,
         );
-        let a = as_kind(&a.transpose(1, 2), x.kind()).reshape([b, c, h, w]);
+        let a = a.transpose(1, 2).reshape([b, c, h, w]);
         self.proj.forward(&a) + x
     }
 }

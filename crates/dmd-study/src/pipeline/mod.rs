@@ -350,7 +350,12 @@ pub fn run_experiment(
         teacher_wall_s,
         wall_s: start.elapsed().as_secs_f64(),
         peak_rss_mib: peak_rss_mib(),
-        teacher_autocast: cfg.teacher.autocast,
+        // A teacher given as a checkpoint was not trained here, in any precision.
+        teacher_autocast: if cfg.teacher_checkpoint.is_some() {
+            Precision::F32
+        } else {
+            cfg.teacher.autocast
+        },
         distill_autocast: cfg.distill.autocast,
     };
     if until == Until::Teacher {
@@ -717,18 +722,9 @@ pub fn student_stage(
     } else {
         tracing::info!(snapshot, "distilling in {}", stage.dir.display());
         let mut probe = trajectory::TrajectoryProbe::new(cfg, &samples.file, teacher.device())?;
-        // The teacher's forward passes while distilling run in the student's precision (a
-        // copy, so that the teacher's samples for the measurements stay f32).
-        let autocast_teacher = if cfg.distill.autocast.is_f32() {
-            None
-        } else {
-            let mut t = teacher.try_clone()?;
-            t.precision = cfg.distill.autocast;
-            Some(t)
-        };
         let outcome = dmd_train::distill_with(
             &cfg.distill,
-            autocast_teacher.as_ref().unwrap_or(teacher),
+            teacher,
             Some(data),
             &stage.dir,
             probe.as_mut(),
