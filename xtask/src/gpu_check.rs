@@ -361,6 +361,9 @@ fn extrapolate(plan: &Value, rates: &BTreeMap<(String, u64, Role, bool), f64>) -
             runs.push((&e["teacher"]["run"], Role::TeacherStep));
         }
         for s in e["students"].as_array().into_iter().flatten() {
+            if s.get("shared_with").is_some_and(|w| !w.is_null()) {
+                continue; // distilled once, by the experiment named there
+            }
             if s["gan"] == true {
                 // The GAN head adds discriminator passes to every iteration: no rate here.
                 missing.push(format!(
@@ -454,6 +457,7 @@ mod tests {
              "students": [{"net": "unet C=64", "params": 1, "batch": 32, "iterations": 7200, "snapshot": 8192, "gan": false}]},
             {"name": "b", "teacher": {"run": {"net": "unet C=64", "params": 1, "batch": 512, "iterations": 3600, "snapshot": 0, "gan": false}, "source": {"kind": "shared_with", "detail": "a"}},
              "students": [{"net": "unet C=64", "params": 1, "batch": 32, "iterations": 3600, "snapshot": 1024, "gan": false},
+                          {"net": "unet C=64", "params": 1, "batch": 32, "iterations": 7200, "snapshot": 8192, "gan": false, "shared_with": "a"},
                           {"net": "mlp 5x384", "params": 1, "batch": 512, "iterations": 3600, "snapshot": 1024, "gan": false}]},
             {"name": "c", "skipped": "needs files", "teacher": {"run": {"net": "unet C=192", "params": 1, "batch": 512, "iterations": 1, "snapshot": 0, "gan": false}, "source": {"kind": "checkpoint", "detail": "x"}}, "students": []}
         ]});
@@ -476,8 +480,8 @@ mod tests {
         // a: teacher 3600 / 1 it/s = 1 h, student 7200 / 2 = 1 h (bf16: 0.5 + 0.5).
         assert_eq!(e["experiments"][0]["hours_f32"], 2.0);
         assert_eq!(e["experiments"][0]["hours_bf16"], 1.0);
-        // b: its teacher is a's (free); UNet student 0.5 h (bf16 0.25 h), MLP student 1 h at
-        // its f32 rate in both columns.
+        // b: its teacher is a's (free), and so is its 8192 student; UNet student 0.5 h (bf16
+        // 0.25 h), MLP student 1 h at its f32 rate in both columns.
         assert_eq!(e["experiments"][1]["hours_f32"], 1.5);
         assert_eq!(e["experiments"][1]["hours_bf16"], 1.25);
         assert_eq!(e["total_hours_f32"], 3.5);

@@ -76,6 +76,22 @@ pub struct PlannedRun {
     /// The diffusion-GAN ablation is on (a discriminator head adds to each iteration).
     #[serde(default)]
     pub gan: bool,
+    /// A student that an earlier experiment distils too (same teacher, snapshot and
+    /// distillation config: one stage, trained once), by that experiment's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<String>,
+}
+
+/// `dir` relative to the working folder when it lies inside it.
+fn shown(dir: &Path) -> String {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .ok()
+        .and_then(|cwd| dir.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(dir)
+        .display()
+        .to_string()
 }
 
 fn net_label(net: &dmd_nets::NetConfig) -> String {
@@ -97,12 +113,13 @@ fn params(net: &dmd_nets::NetConfig) -> Result<i64> {
 pub fn plan(configs: &Path, profile: &str, only: &[String], stages: &Path) -> Result<Plan> {
     let mut experiments = Vec::new();
     let mut trained_by: BTreeMap<String, String> = BTreeMap::new();
+    let mut distilled_by: BTreeMap<String, String> = BTreeMap::new();
     for name in EXPERIMENTS {
         if !only.is_empty() && !only.iter().any(|o| o == name) {
             continue;
         }
         let cfg = ExperimentConfig::load(&configs.join(format!("{name}.toml")), profile, &[])?;
-        experiments.push(plan_one(&cfg, stages, &mut trained_by)?);
+        experiments.push(plan_one(&cfg, stages, &mut trained_by, &mut distilled_by)?);
     }
     Ok(Plan {
         profile: profile.to_string(),
@@ -114,23 +131,29 @@ fn plan_one(
     cfg: &ExperimentConfig,
     stages: &Path,
     trained_by: &mut BTreeMap<String, String>,
+    distilled_by: &mut BTreeMap<String, String>,
 ) -> Result<PlannedExperiment> {
     let skipped = pipeline::check_required_files(cfg)
         .err()
         .map(|e| e.to_string());
     let teacher_params = params(&cfg.teacher.net)?;
+    // What identifies the teacher (students of the same teacher, snapshot and distillation
+    // config are one stage).
+    let teacher_hash = match &cfg.teacher_checkpoint {
+        Some(ckpt) => format!("checkpoint {}", ckpt.display()),
+        None => store::config_hash(&pipeline::teacher_reference_key(cfg, stages)?),
+    };
     let source = if let Some(ckpt) = &cfg.teacher_checkpoint {
         TeacherSource::Checkpoint(ckpt.display().to_string())
     } else {
-        let key = pipeline::teacher_reference_key(cfg, stages)?;
-        let hash = store::config_hash(&key);
+        let hash = teacher_hash.clone();
         if let Some(first) = trained_by.get(&hash) {
             TeacherSource::SharedWith(first.clone())
         } else {
             trained_by.insert(hash.clone(), cfg.name.clone());
             match reference::find(&reference::reference_dir(), &hash)? {
                 Some((dir, _)) if !reference::retrain_requested() => {
-                    TeacherSource::Reference(dir.display().to_string())
+                    TeacherSource::Reference(shown(&dir))
                 }
                 _ => TeacherSource::Trained,
             }
@@ -141,13 +164,19 @@ fn plan_one(
     let students = cfg
         .distill_snapshots()
         .into_iter()
-        .map(|snapshot| PlannedRun {
-            net: net_label(student_net),
-            params: student_params,
-            batch: cfg.distill.batch_size,
-            iterations: cfg.distill.iterations,
-            snapshot,
-            gan: cfg.distill.gan.enabled,
+        .map(|snapshot| {
+            let key = store::config_hash(&(&teacher_hash, snapshot, &cfg.distill));
+            let shared_with = distilled_by.get(&key).cloned();
+            distilled_by.entry(key).or_insert_with(|| cfg.name.clone());
+            PlannedRun {
+                net: net_label(student_net),
+                params: student_params,
+                batch: cfg.distill.batch_size,
+                iterations: cfg.distill.iterations,
+                snapshot,
+                gan: cfg.distill.gan.enabled,
+                shared_with,
+            }
         })
         .collect();
     Ok(PlannedExperiment {
@@ -160,6 +189,7 @@ fn plan_one(
                 iterations: cfg.teacher.iterations,
                 snapshot: 0,
                 gan: false,
+                shared_with: None,
             },
             source,
         },
@@ -186,8 +216,13 @@ impl Plan {
                 TeacherSource::Checkpoint(c) => format!("{}, checkpoint {c}", t.run.net),
             };
             let first = e.students.first();
+            let shared = e
+                .students
+                .iter()
+                .filter(|r| r.shared_with.is_some())
+                .count();
             s.push_str(&format!(
-                "| {}{} | {teacher} | {} x {} | {} x {} | {} |\n",
+                "| {}{} | {teacher} | {} x {} | {} x {}{} | {} |\n",
                 e.name,
                 if e.skipped.is_some() {
                     " (skipped: files to bring)"
@@ -203,9 +238,59 @@ impl Plan {
                     r.params,
                     if r.gan { ", GAN" } else { "" }
                 )),
+                if shared > 0 {
+                    format!(" ({shared} shared with an earlier experiment)")
+                } else {
+                    String::new()
+                },
                 first.map_or("-".into(), |r| format!("{} x {}", r.iterations, r.batch)),
             ));
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paper_plan_counts_shared_teachers_and_students_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let stages = tempfile::tempdir().unwrap();
+        let p = plan(&root.join("configs"), "paper", &[], stages.path()).unwrap();
+        let by_name = |n: &str| p.experiments.iter().find(|e| e.name == n).unwrap();
+        assert_eq!(p.experiments.len(), EXPERIMENTS.len());
+        let uncond = by_name("mnist-uncond");
+        assert_eq!(uncond.teacher.source, TeacherSource::Trained);
+        assert_eq!(uncond.teacher.run.params, 31_118_593);
+        assert_eq!(
+            (uncond.teacher.run.batch, uncond.teacher.run.iterations),
+            (512, 8192)
+        );
+        let snapshots = by_name("mnist-snapshots");
+        assert_eq!(
+            snapshots.teacher.source,
+            TeacherSource::SharedWith("mnist-uncond".into())
+        );
+        // Its 8192-iteration student is mnist-uncond's; the other five are its own.
+        let shared: Vec<u64> = snapshots
+            .students
+            .iter()
+            .filter(|s| s.shared_with.as_deref() == Some("mnist-uncond"))
+            .map(|s| s.snapshot)
+            .collect();
+        assert_eq!(shared, [8192]);
+        assert_eq!(snapshots.students.len(), 6);
+        assert!(by_name("mnist-gan").students[0].gan);
+        let imagenet = by_name("imagenet64");
+        assert!(matches!(
+            imagenet.teacher.source,
+            TeacherSource::Checkpoint(_)
+        ));
+        // The JSON a tool reads back is the same plan.
+        let back: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back.experiments.len(), p.experiments.len());
+        assert!(p.table().contains("| mnist-uncond |"));
     }
 }
