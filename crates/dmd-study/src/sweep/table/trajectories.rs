@@ -112,14 +112,14 @@ pub(super) fn draw(
     let specs: [Spec; 3] = [
         (
             "trajectory_angle_lr",
-            "cumulative generator learning rate sum_t lr_t",
+            "cumulative generator learning rate sum_t lr_t (over generator updates)",
             |p| p.cumulative_lr,
             "equivalent remapping angle (rad)",
             angle,
         ),
         (
             "trajectory_copy_lr",
-            "cumulative generator learning rate sum_t lr_t",
+            "cumulative generator learning rate sum_t lr_t (over generator updates)",
             |p| p.cumulative_lr,
             "copy score",
             copy,
@@ -151,7 +151,10 @@ pub(super) fn draw(
             "{}: {y_label} against the {x_label} (mean over {})",
             sweep.name, sweep.replicate_axis
         );
-        let axes = dmd_figures::Axes::new(&caption, x_label, y_label);
+        // The long caption goes under the figure in SWEEP.md; the plot's own title stays short
+        // enough to fit its width.
+        let title = format!("{y_label}, mean over {}", sweep.replicate_axis);
+        let axes = dmd_figures::Axes::new(&title, x_label, y_label);
         let file = format!("{name}.png");
         dmd_figures::save_png(&dmd_figures::line_curves(&curves, &axes)?, &dir.join(&file))?;
         written.push((file, caption));
