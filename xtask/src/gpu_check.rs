@@ -104,10 +104,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     let (results, stages) = (out.join("results"), out.join("stages"));
     process::run_checked(
-        Command::new(&dmd)
-            .current_dir(paths::root())
-            .env("DMD_HOME", paths::dmd_home())
-            .env("DMD_DATA", paths::data_dir())
+        reproduce::dmd_command(&dmd)
             .args(["reproduce", "--profile", "smoke", "--out"])
             .arg(&results)
             .arg("--runs")
@@ -123,10 +120,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // One smoke experiment again with bf16 autocast in teacher training and distillation.
     let bf16_results = out.join("results-bf16");
     process::run_checked(
-        Command::new(&dmd)
-            .current_dir(paths::root())
-            .env("DMD_HOME", paths::dmd_home())
-            .env("DMD_DATA", paths::data_dir())
+        reproduce::dmd_command(&dmd)
             .args(["run", "configs/mnist-uncond.toml", "--profile", "smoke"])
             .args([
                 "--set",
@@ -273,9 +267,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 
     // 4. The paper profile's training time from these rates.
-    let plan = Command::new(&dmd)
-        .current_dir(paths::root())
-        .env("DMD_DATA", paths::data_dir())
+    let plan = reproduce::dmd_command(&dmd)
         .args(["plan", "--profile", "paper", "--json"])
         .output()
         .context("cannot run dmd plan")?;

@@ -29,11 +29,8 @@ pub fn run(args: &[String]) -> Result<()> {
     });
     setup::ensure(None)?;
     let dmd = build_dmd("reproduce")?;
-    let mut cmd = std::process::Command::new(&dmd);
-    cmd.current_dir(paths::root())
-        .env("DMD_HOME", paths::dmd_home())
-        .env("DMD_DATA", paths::data_dir())
-        .args(["reproduce", "--profile", &profile])
+    let mut cmd = dmd_command(&dmd);
+    cmd.args(["reproduce", "--profile", &profile])
         .args(&forwarded);
     println!(
         "[reproduce] {} reproduce --profile {profile} {}",
@@ -52,4 +49,13 @@ pub fn build_dmd(label: &str) -> Result<std::path::PathBuf> {
         "cargo build --release -p dmd-cli",
     )?;
     Ok(paths::root().join("target/release/dmd"))
+}
+
+/// The built `dmd` run in the checkout with `DMD_HOME` and the data folder set.
+pub fn dmd_command(dmd: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(dmd);
+    cmd.current_dir(paths::root())
+        .env("DMD_HOME", paths::dmd_home())
+        .env("DMD_DATA", paths::data_dir());
+    cmd
 }

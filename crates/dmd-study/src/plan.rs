@@ -146,12 +146,11 @@ fn plan_one(
     let source = if let Some(ckpt) = &cfg.teacher_checkpoint {
         TeacherSource::Checkpoint(ckpt.display().to_string())
     } else {
-        let hash = teacher_hash.clone();
-        if let Some(first) = trained_by.get(&hash) {
+        if let Some(first) = trained_by.get(&teacher_hash) {
             TeacherSource::SharedWith(first.clone())
         } else {
-            trained_by.insert(hash.clone(), cfg.name.clone());
-            match reference::find(&reference::reference_dir(), &hash)? {
+            trained_by.insert(teacher_hash.clone(), cfg.name.clone());
+            match reference::find(&reference::reference_dir(), &teacher_hash)? {
                 Some((dir, _)) if !reference::retrain_requested() => {
                     TeacherSource::Reference(shown(&dir))
                 }

@@ -613,7 +613,7 @@ impl<'a> DmdEngine<'a> {
             let x_t = &xd + xd.randn_like() * per_sample(&sigma, xd.dim());
             let d_real = self
                 .teacher
-                .denoise_in(&x_t, &sigma, labels, self.cfg.autocast);
+                .denoise_in(self.cfg.autocast, &x_t, &sigma, labels);
             if !is_finite(&d_real) {
                 return Err(TrainError::non_finite(
                     self.step,

@@ -18,10 +18,10 @@ pub trait ScoreModel {
     /// `D_real` under `distill.autocast`); models without a network ignore it.
     fn denoise_in(
         &self,
+        precision: Precision,
         x: &Tensor,
         sigma: &Tensor,
         labels: Option<&Tensor>,
-        precision: Precision,
     ) -> Tensor {
         let _ = precision;
         self.denoise(x, sigma, labels)
@@ -44,10 +44,10 @@ impl ScoreModel for Denoiser {
     }
     fn denoise_in(
         &self,
+        precision: Precision,
         x: &Tensor,
         sigma: &Tensor,
         labels: Option<&Tensor>,
-        precision: Precision,
     ) -> Tensor {
         Denoiser::denoise_in(self, precision, x, sigma, labels, false)
     }
