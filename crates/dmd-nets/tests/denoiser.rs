@@ -311,3 +311,37 @@ fn bf16_precision_on_a_unet_with_attention_stays_close_to_f32() {
         "bf16 vs f32 relative difference {rel}"
     );
 }
+
+/// The samples' stage key leaves out `eval.chunk`: a UNet's `Phi_K` (convolutions, group norm,
+/// attention) must not depend on how the seeds are chunked.
+#[test]
+fn a_unet_samples_the_same_in_any_chunking() {
+    let _rng = rng_lock();
+    tch::manual_seed(11);
+    let cfg = dmd_nets::UnetConfig {
+        model_channels: 8,
+        channel_mult: vec![1, 2],
+        attn_resolutions: vec![8],
+        img_resolution: 16,
+        num_classes: 3,
+        dropout: 0.0,
+        ..dmd_nets::UnetConfig::cpu_small()
+    };
+    let den = Denoiser::new(&NetConfig::Unet(cfg), Device::Cpu).unwrap();
+    tch::no_grad(|| {
+        for (_, mut v) in den.vs.variables() {
+            let _ = v.g_add_(&(v.randn_like() * 0.1));
+        }
+    });
+    let z = Tensor::randn([7, 1, 16, 16], (Kind::Float, Device::Cpu));
+    let y = Tensor::from_slice(&[0i64, 1, 2, 0, 1, 2, 0]);
+    let whole = sample(&den, &z, Some(&y), 3, Solver::Euler, 7);
+    assert!(max_abs(&whole) > 0.1, "a non-trivial network");
+    for chunk in [1, 2, 3] {
+        let chunked = sample(&den, &z, Some(&y), 3, Solver::Euler, chunk);
+        assert!(
+            max_abs(&(&whole - &chunked)) < 1e-5,
+            "chunk {chunk} differs from one chunk"
+        );
+    }
+}
