@@ -296,7 +296,11 @@ pub fn student_verdict(m: &crate::schema::StudentMetrics) -> Verdict {
 /// (given that pairing) decides reproduced or not; otherwise the gate's reason.
 pub fn claim_from_verdict(verdict: Verdict, holds: impl FnOnce(Pairing) -> bool) -> ClaimVerdict {
     match verdict {
-        Verdict::Pairing { pairing } => claim_verdict(true, holds(pairing)),
+        Verdict::Pairing { pairing } => match (holds(pairing), pairing) {
+            (true, _) => ClaimVerdict::Reproduced,
+            (false, Pairing::InBetween) => ClaimVerdict::InBetween,
+            (false, _) => ClaimVerdict::NotReproduced,
+        },
         Verdict::StudentNotConverged {
             why: NotConverged::Fit { gap_remaining },
         } => ClaimVerdict::StudentNotConverged(Some(gap_remaining)),
@@ -306,6 +310,26 @@ pub fn claim_from_verdict(verdict: Verdict, holds: impl FnOnce(Pairing) -> bool)
         Verdict::TeacherNotConverged => ClaimVerdict::Uninformative,
         Verdict::NotMeasured => ClaimVerdict::NotRun,
     }
+}
+
+/// The points of a trend (one student each, in order) whose gates let their pairing be read:
+/// their indices when at least two are left, else the claim verdict that the first excluded
+/// point's gate gives ([`claim_from_verdict`]), so that a trend is never read from points a
+/// gate excludes.
+pub fn readable_points(verdicts: &[Verdict]) -> Result<Vec<usize>, ClaimVerdict> {
+    let kept: Vec<usize> = verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| matches!(v, Verdict::Pairing { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if kept.len() >= 2 {
+        return Ok(kept);
+    }
+    Err(verdicts
+        .iter()
+        .find(|v| !matches!(v, Verdict::Pairing { .. }))
+        .map_or(ClaimVerdict::NotRun, |v| claim_from_verdict(*v, |_| false)))
 }
 
 /// A claim that the student's pairing is `expected` ([`claim_from_verdict`]).
@@ -320,6 +344,9 @@ pub enum ClaimVerdict {
     Reproduced,
     /// The claim does not hold, with converged students.
     NotReproduced,
+    /// The claim names a pairing, and the student's measures meet neither the copying nor
+    /// the remapping threshold: not reproduced, and not contradicted either.
+    InBetween,
     /// A student did not converge; `Some(gap)` gives the share of its initial gap left.
     StudentNotConverged(Option<f64>),
     /// The teacher failed its gate or `Phi_1` already matched it: the student had nothing
@@ -338,6 +365,9 @@ impl fmt::Display for ClaimVerdict {
         match self {
             Self::Reproduced => f.write_str("reproduced"),
             Self::NotReproduced => f.write_str("not reproduced"),
+            Self::InBetween => f.write_str(
+                "not reproduced: in between (neither the copying nor the remapping threshold is met)",
+            ),
             Self::StudentNotConverged(None) => f.write_str("student not converged"),
             Self::StudentNotConverged(Some(gap)) => {
                 write!(f, "student not converged (gap {:.0}%)", 100.0 * gap)
@@ -364,6 +394,44 @@ pub fn claim_verdict(converged: bool, holds: bool) -> ClaimVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A trend is read from the gated-in points only; with fewer than two, the first
+    /// excluded point's gate is the claim's verdict (here: a failed teacher gate).
+    #[test]
+    fn trends_read_only_gated_in_points() {
+        let read = Verdict::Pairing {
+            pairing: Pairing::Copying,
+        };
+        let t = Verdict::TeacherNotConverged;
+        assert_eq!(readable_points(&[t, read, t, read]), Ok(vec![1, 3]));
+        assert_eq!(
+            readable_points(&[t, t, t, read]),
+            Err(ClaimVerdict::Uninformative)
+        );
+        let moved = Verdict::StudentNotConverged {
+            why: NotConverged::NotMoved,
+        };
+        assert_eq!(readable_points(&[read, moved]), Err(ClaimVerdict::NotMoved));
+        assert_eq!(readable_points(&[]), Err(ClaimVerdict::NotRun));
+    }
+
+    /// A pairing claim that meets neither threshold is its own verdict, not a contradiction.
+    #[test]
+    fn in_between_pairing_is_not_a_contradiction() {
+        let v = |pairing| Verdict::Pairing { pairing };
+        assert_eq!(
+            pairing_claim(v(Pairing::InBetween), Pairing::Copying),
+            ClaimVerdict::InBetween
+        );
+        assert_eq!(
+            pairing_claim(v(Pairing::Remapping), Pairing::Copying),
+            ClaimVerdict::NotReproduced
+        );
+        assert_eq!(
+            pairing_claim(v(Pairing::Copying), Pairing::Copying),
+            ClaimVerdict::Reproduced
+        );
+    }
 
     #[test]
     fn fit_verdict_orders_no_gap_before_convergence() {

@@ -129,46 +129,84 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
     snaps.sort_by_key(|m| m.snapshot);
     let (first_snapshot, trend) = match (snaps.first(), snaps.last()) {
         (Some(first), Some(lastm)) if snaps.len() >= 2 => {
-            let xs: Vec<f64> = snaps.iter().map(|m| m.snapshot as f64).collect();
-            let ys: Vec<f64> = snaps.iter().map(|m| m.student().delta_e).collect();
-            let rho = dmd_analysis::spearman(&xs, &ys)
-                .map(|c| c.r)
-                .unwrap_or(f64::NAN);
-            let rho_text = if rho.is_nan() {
-                "undefined (all values tied)".to_string()
-            } else {
-                format!("{rho:.2}")
-            };
+            let verdicts: Vec<Verdict> = snaps.iter().map(|m| student_verdict(m)).collect();
             let series: Vec<String> = snaps
                 .iter()
-                .map(|m| format!("{}: {:.3}", m.snapshot, m.student().delta_e))
+                .zip(&verdicts)
+                .map(|(m, v)| {
+                    let angle = m
+                        .evidence
+                        .as_ref()
+                        .and_then(|e| e.student_angle)
+                        .map_or(String::new(), |a| format!(", angle {}", a.estimate));
+                    let excluded = if matches!(v, Verdict::Pairing { .. }) {
+                        String::new()
+                    } else {
+                        format!(" ({v}: excluded)")
+                    };
+                    format!(
+                        "{}: {:.3}{angle}{excluded}",
+                        m.snapshot,
+                        m.student().delta_e
+                    )
+                })
                 .collect();
+            // The trend reads only the snapshots whose gates pass.
+            let trend = match crate::gates::readable_points(&verdicts) {
+                Ok(kept) => {
+                    let xs: Vec<f64> = kept.iter().map(|&i| snaps[i].snapshot as f64).collect();
+                    let ys: Vec<f64> = kept.iter().map(|&i| snaps[i].student().delta_e).collect();
+                    let rho = dmd_analysis::spearman(&xs, &ys)
+                        .map(|c| c.r)
+                        .unwrap_or(f64::NAN);
+                    let rho_text = if rho.is_nan() {
+                        "undefined (all values tied)".to_string()
+                    } else {
+                        format!("{rho:.2}")
+                    };
+                    let (a, b) = (snaps[kept[0]], snaps[kept[kept.len() - 1]]);
+                    (
+                        format!(
+                            "{}; Spearman rho over the {} gated-in snapshots {rho_text}",
+                            series.join(", "),
+                            kept.len()
+                        ),
+                        claim_verdict(true, rho < 0.0 && b.student().delta_e < a.student().delta_e),
+                    )
+                }
+                Err(why) => (
+                    format!(
+                        "{}; fewer than two snapshots pass their gates: no trend is read",
+                        series.join(", ")
+                    ),
+                    why,
+                ),
+            };
             (
                 Some((
                     format!("{} ({} it)", fmt_de(first), first.snapshot),
                     gated(first, first.student().delta_e > lastm.student().delta_e),
                 )),
-                Some((
-                    format!("{}; Spearman rho {rho_text}", series.join(", ")),
-                    claim_verdict(
-                        snaps.iter().all(|m| m.fit.converged),
-                        rho < 0.0 && lastm.student().delta_e < first.student().delta_e,
-                    ),
-                )),
+                Some(trend),
             )
         }
         _ => (None, None),
     };
     let uncond = last(r.get("mnist-uncond"));
     let memorisation = uncond
-        .and_then(|m| m.metrics.memorisation.as_ref())
-        .map(|mem| {
+        .and_then(|m| m.metrics.memorisation.as_ref().map(|mem| (m, mem)))
+        .map(|(m, mem)| {
             (
                 format!(
                     "memorised fraction {:.4} of {} (median r {:.2})",
                     mem.memorised_fraction, mem.n, mem.median_ratio
                 ),
-                claim_verdict(true, mem.memorised_fraction < MEMORISED_FRACTION_MAX),
+                // A property of the teacher: read only from a teacher that passes its gate.
+                if crate::gates::teacher_gate(m) {
+                    claim_verdict(true, mem.memorised_fraction < MEMORISED_FRACTION_MAX)
+                } else {
+                    ClaimVerdict::Uninformative
+                },
             )
         });
     let correlation = uncond.and_then(|m| {
@@ -194,10 +232,8 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
                 "Pearson {:.3} (p {:.1e}), Spearman {:.3} (p {:.1e}){rank}",
                 c.pearson.r, c.pearson.p_value, c.spearman.r, c.spearman.p_value
             ),
-            claim_verdict(
-                m.fit.converged,
-                c.pearson.r < 0.0 && c.pearson.p_value < CORRELATION_P_MAX,
-            ),
+            // delta(z) is the student's displacement: read only when its gates pass.
+            gated(m, c.pearson.r < 0.0 && c.pearson.p_value < CORRELATION_P_MAX),
         ))
     });
     let gan = uncond.zip(last(r.get("mnist-gan"))).map(|(off, on)| {
