@@ -97,6 +97,59 @@ fn submit_to_slurm(a: &ReproduceOptions, profile: &str, selected: &[&str]) -> Re
     Ok(())
 }
 
+/// One job of a local reproduce: a whole experiment (`dmd run`), or one student of a
+/// many-snapshot experiment computed ahead of it (`dmd sample --set distill_from=[s]`, which
+/// fills the same content-addressed stages the experiment then reuses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedJob {
+    /// The experiment (its config's name).
+    pub experiment: String,
+    /// The teacher snapshot whose samples and student this job computes ahead, if any.
+    pub prefetch: Option<u64>,
+}
+
+impl PlannedJob {
+    /// Its name in progress lines and logs: `mnist-snapshots@1024` for a prefetch.
+    pub fn name(&self) -> String {
+        match self.prefetch {
+            Some(s) => format!("{}@{s}", self.experiment),
+            None => self.experiment.clone(),
+        }
+    }
+}
+
+/// The order of a local reproduce. An experiment with several students of its own (the
+/// teacher-convergence snapshots) is the longest by far and would leave the other slots idle
+/// at the end; so each of its students that no other experiment distils is first computed by
+/// a job of its own, those jobs run first, and the experiment itself runs last, when it only
+/// measures what they computed. The other experiments keep the order of [`EXPERIMENTS`].
+pub fn job_order(plan: &crate::plan::Plan) -> Vec<PlannedJob> {
+    let many = |e: &crate::plan::PlannedExperiment| e.skipped.is_none() && e.students.len() > 1;
+    let job = |experiment: &str, prefetch| PlannedJob {
+        experiment: experiment.to_string(),
+        prefetch,
+    };
+    let mut order = Vec::new();
+    for e in plan.experiments.iter().filter(|e| many(e)) {
+        for s in e.students.iter().filter(|s| s.shared_with.is_none()) {
+            order.push(job(&e.name, Some(s.snapshot)));
+        }
+    }
+    order.extend(
+        plan.experiments
+            .iter()
+            .filter(|e| !many(e))
+            .map(|e| job(&e.name, None)),
+    );
+    order.extend(
+        plan.experiments
+            .iter()
+            .filter(|e| many(e))
+            .map(|e| job(&e.name, None)),
+    );
+    order
+}
+
 /// Runs the experiments, writes `run_info.json` and the report.
 pub fn run(a: ReproduceOptions) -> Result<()> {
     let start = Instant::now();
@@ -151,22 +204,48 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
     if a.backend == crate::sweep::Backend::Slurm {
         return submit_to_slurm(&a, &profile, &selected);
     }
+    // Students of a many-snapshot experiment run as jobs of their own first (see
+    // [`job_order`]); without a plan (an unreadable data file, say) every experiment simply
+    // runs whole, in order.
+    let plan = crate::plan::plan(&a.configs, &profile, &a.only, &a.runs)
+        .map_err(|e| println!("[reproduce] no prefetch of students ({e:#}); experiments run whole"))
+        .ok();
+    let order = match &plan {
+        Some(p) => job_order(p),
+        None => selected
+            .iter()
+            .map(|n| PlannedJob {
+                experiment: n.to_string(),
+                prefetch: None,
+            })
+            .collect(),
+    };
     let par = jobs::Parallelism::new(a.jobs);
+    let ahead = order.iter().filter(|j| j.prefetch.is_some()).count();
     println!(
-        "[reproduce] {} experiment(s), profile {profile}, {} at a time with {} thread(s) each; logs in {}",
+        "[reproduce] {} experiment(s){}, profile {profile}, {} at a time with {} thread(s) each; logs in {}",
         configs.len(),
+        if ahead > 0 {
+            format!(" and {ahead} student(s) computed ahead of their experiment")
+        } else {
+            String::new()
+        },
         par.jobs,
         par.threads,
         a.out.join("logs").display()
     );
-    let job_list: Vec<jobs::Job> = selected
+    let job_list: Vec<jobs::Job> = order
         .iter()
-        .map(|name| jobs::Job {
-            name: name.to_string(),
-            args: vec![
-                "run".into(),
+        .map(|j| {
+            let mut args = vec![
+                if j.prefetch.is_some() {
+                    "sample"
+                } else {
+                    "run"
+                }
+                .to_string(),
                 a.configs
-                    .join(format!("{name}.toml"))
+                    .join(format!("{}.toml", j.experiment))
                     .to_string_lossy()
                     .into_owned(),
                 "--profile".into(),
@@ -175,12 +254,35 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
                 a.out.to_string_lossy().into_owned(),
                 "--runs".into(),
                 a.runs.to_string_lossy().into_owned(),
-            ],
-            log: a.out.join("logs").join(format!("{name}.log")),
+            ];
+            if let Some(snapshot) = j.prefetch {
+                args.extend(["--set".into(), format!("distill_from=[{snapshot}]")]);
+            }
+            jobs::Job {
+                name: j.name(),
+                args,
+                log: a.out.join("logs").join(format!("{}.log", j.name())),
+            }
         })
         .collect();
-    let statuses: Vec<ExperimentStatus> = jobs::run_jobs("reproduce", &job_list, par)?
+    let outcomes = jobs::run_jobs("reproduce", &job_list, par)?;
+    let statuses: Vec<ExperimentStatus> = outcomes
         .into_iter()
+        .zip(&order)
+        .filter_map(|(o, j)| {
+            // A prefetch only warms the stage store: when it fails, its experiment computes
+            // the same stages itself (and reports any error).
+            if j.prefetch.is_some() {
+                if let jobs::JobStatus::Failed(m) = &o.status {
+                    println!(
+                        "[reproduce] prefetch {} failed ({m}); {} computes it itself",
+                        o.name, j.experiment
+                    );
+                }
+                return None;
+            }
+            Some(o)
+        })
         .map(|o| {
             let (status, message) = match o.status {
                 jobs::JobStatus::Done => (ExperimentOutcome::Done, None),
@@ -195,6 +297,9 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
             }
         })
         .collect();
+    // In the paper's order, whatever order they ran in.
+    let mut statuses = statuses;
+    statuses.sort_by_key(|st| EXPERIMENTS.iter().position(|n| *n == st.name));
     let info = RunInfo {
         profile: profile.clone(),
         hardware: hardware(),
@@ -262,5 +367,52 @@ fn git_commit() -> String {
             if dirty { format!("{c}-dirty") } else { c }
         }
         None => "unknown (not a git checkout)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At `cpu` the snapshots' own students (not the 8192 one, which mnist-uncond distils)
+    /// run first as jobs of their own, every experiment runs once as a whole, and
+    /// mnist-snapshots runs last, after mnist-uncond.
+    #[test]
+    fn many_snapshot_students_run_first_and_their_experiment_last() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let stages = tempfile::tempdir().unwrap();
+        let plan = crate::plan::plan(&root.join("configs"), "cpu", &[], stages.path()).unwrap();
+        let order = job_order(&plan);
+        let names: Vec<String> = order.iter().map(PlannedJob::name).collect();
+        assert_eq!(
+            names[..3],
+            [
+                "mnist-snapshots@1024",
+                "mnist-snapshots@2048",
+                "mnist-snapshots@4096"
+            ],
+            "{names:?}"
+        );
+        assert_eq!(names.last().unwrap(), "mnist-snapshots", "{names:?}");
+        let whole: Vec<&str> = order
+            .iter()
+            .filter(|j| j.prefetch.is_none())
+            .map(|j| j.experiment.as_str())
+            .collect();
+        let mut sorted = whole.clone();
+        sorted.sort_unstable();
+        let mut all = EXPERIMENTS.to_vec();
+        all.sort_unstable();
+        assert_eq!(sorted, all, "every experiment once: {whole:?}");
+        // With nothing to split, the order is EXPERIMENTS'.
+        let toys = crate::plan::plan(
+            &root.join("configs"),
+            "cpu",
+            &["moons-r4".into(), "chessboard-r4".into()],
+            stages.path(),
+        )
+        .unwrap();
+        let names: Vec<String> = job_order(&toys).iter().map(PlannedJob::name).collect();
+        assert_eq!(names, ["chessboard-r4", "moons-r4"]);
     }
 }

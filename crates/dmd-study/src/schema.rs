@@ -20,9 +20,11 @@ pub use crate::pipeline::{ExperimentResult, SnapshotResult};
 pub use crate::sweep::PointDone;
 pub use crate::sweep::table::{Cell, Row, SweepJson};
 
-/// The paper's experiments, in the order they start. mnist-snapshots and mnist-gan reuse
-/// mnist-uncond's teacher, so mnist-cond comes first: with two jobs at a time the two MNIST
-/// teachers train side by side.
+/// The paper's experiments, in the report's order and the order a local reproduce starts
+/// them, except that an experiment with several students of its own (mnist-snapshots) has
+/// those students computed first by jobs of their own and itself runs last
+/// ([`crate::reproduce::job_order`]). mnist-snapshots and mnist-gan reuse mnist-uncond's
+/// teacher and its 8192-iteration student.
 pub const EXPERIMENTS: [&str; 9] = [
     "chessboard-r4",
     "moons-r4",
