@@ -140,7 +140,20 @@ fn smoke_reproduce_writes_a_full_report_and_resumes() {
         .flatten()
         .map(|e| (e.path(), std::fs::read(e.path()).unwrap().len()))
         .collect();
-    assert_eq!(sizes.len(), 9, "one log per experiment");
+    // One log per experiment, and one per student computed ahead of its experiment.
+    let names: Vec<String> = sizes
+        .iter()
+        .map(|(p, _)| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for exp in dmd_study::schema::EXPERIMENTS {
+        assert!(names.iter().any(|n| n == exp), "no log of {exp}: {names:?}");
+    }
+    let ahead: Vec<&String> = names.iter().filter(|n| n.contains('@')).collect();
+    assert!(
+        !ahead.is_empty() && ahead.iter().all(|n| n.starts_with("mnist-snapshots@")),
+        "the snapshots' own students run ahead: {names:?}"
+    );
+    assert_eq!(sizes.len(), 9 + ahead.len(), "{names:?}");
     let second = run();
     assert!(second.status.success());
     let log: String = sizes
