@@ -50,10 +50,14 @@ pub struct EvalConfig {
     /// `Phi_K(R_theta z)` with the teacher's exact distribution and a known remapping
     /// (`theta = 0`, an exact copy, is always on the ruler).
     pub ruler_angles: Vec<f64>,
-    /// Points of the pairing-over-training trajectory: the student is measured on the first
-    /// `n_samples` seeds every `distill.iterations / trajectory_points` iterations (and at 0 and
-    /// at the end) into its stage's `trajectory.jsonl`; 0 turns it off.
+    /// Points of the pairing-over-training trajectory: the student is measured on its panel
+    /// (`trajectory_seeds`) every `distill.iterations / trajectory_points` iterations (and at
+    /// 0 and at the end) into its stage's `trajectory.jsonl`; 0 turns it off.
     pub trajectory_points: u64,
+    /// Seeds of the trajectory's panel, the first of the claims' `n_samples`; 0 means all
+    /// `n_samples`. Each point samples the student on every panel seed, so on a short run of
+    /// a large network a smaller panel keeps the probe's share of the wall time small.
+    pub trajectory_seeds: usize,
 }
 
 impl Default for EvalConfig {
@@ -76,6 +80,7 @@ impl Default for EvalConfig {
             classifier_train_size: None,
             replicates: 10,
             trajectory_points: 20,
+            trajectory_seeds: 0,
             n_curve: vec![250, 500, 1000, 2000, 4000, 8000],
             ruler_angles: vec![
                 0.1,
@@ -113,6 +118,9 @@ pub struct EvalPlan {
     pub n_pca: usize,
     /// Samples in the distance heatmap: `min(n_heatmap, rows)`, at least 1.
     pub n_heatmap: usize,
+    /// Seeds of the pairing-over-training panel: `trajectory_seeds` (0: all), at most
+    /// `n_pairing`.
+    pub n_trajectory: usize,
 }
 
 impl EvalPlan {
@@ -136,6 +144,10 @@ impl EvalPlan {
             n_memorisation: e.n_memorisation.min(n_pairing),
             n_pca: e.n_pca.min(rows),
             n_heatmap: e.n_heatmap.min(rows).max(1),
+            n_trajectory: match e.trajectory_seeds {
+                0 => n_pairing,
+                n => n.min(n_pairing),
+            },
         }
     }
 
@@ -163,6 +175,13 @@ mod tests {
         );
         assert_eq!(p.n_pca, 2000);
         assert_eq!(p.n_heatmap, 100);
+        assert_eq!(p.n_trajectory, 1000, "the panel is all N seeds by default");
+        let panel = EvalConfig {
+            trajectory_seeds: 250,
+            ..EvalConfig::default()
+        };
+        assert_eq!(EvalPlan::new(&panel, 10_000).n_trajectory, 250);
+        assert_eq!(EvalPlan::new(&panel, 100).n_trajectory, 100);
         let small = EvalPlan::new(&e, 50);
         assert_eq!(
             (small.n_pairing, small.n_pca, small.n_heatmap),

@@ -254,6 +254,13 @@ struct StudentKey<'a> {
     /// off); the panel is the teacher samples' first `eval.n_samples` seeds.
     #[serde(skip_serializing_if = "is_zero")]
     trajectory_points: u64,
+    /// `eval.trajectory_seeds` when a smaller panel is set (absent for the default, all N).
+    #[serde(skip_serializing_if = "is_zero_usize")]
+    trajectory_seeds: usize,
+}
+
+fn is_zero_usize(v: &usize) -> bool {
+    *v == 0
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -699,6 +706,11 @@ pub fn student_stage(
             0
         } else {
             cfg.eval.trajectory_points
+        },
+        trajectory_seeds: if user.is_some() || cfg.eval.trajectory_points == 0 {
+            0
+        } else {
+            cfg.eval.trajectory_seeds
         },
         teacher: teacher_hash.to_string(),
         snapshot,

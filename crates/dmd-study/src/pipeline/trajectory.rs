@@ -1,7 +1,7 @@
 //! Pairing over training: the student measured on a fixed panel of seeds while it trains.
 //!
-//! The panel is the first `N` seeds of the teacher's sample sets (`eval.n_samples`, the claims'
-//! `N`), with the teacher's `Phi_K(z)` and its remapping ruler cached, and the teacher's
+//! The panel is the first seeds of the teacher's sample sets (`eval.trajectory_seeds`, by
+//! default all of the claims' `N = eval.n_samples`), with the teacher's `Phi_K(z)` and its remapping ruler cached, and the teacher's
 //! `Phi_K(z')` on independent seeds for the fit. At every point the probe draws `G(z)` and
 //! records the equivalent remapping angle on the ruler, `E_DT / E_rand`, the copy score,
 //! `Delta_E` (within class on conditional data) and the sliced W2 of `G(z)` against `Phi_K(z')`
@@ -50,6 +50,9 @@ pub struct PairingPoint {
     pub fit_sw2: f64,
     /// `SW2(Phi_K(z), Phi_K(z'))`: the sampling noise floor of the fit at this `N`.
     pub fit_floor_sw2: f64,
+    /// Seeds in the panel (0 in logs written before it was recorded).
+    #[serde(default)]
+    pub n: usize,
 }
 
 /// One line of a student's `trajectory.jsonl`, read back.
@@ -72,7 +75,8 @@ pub struct TrajectoryProbe {
 }
 
 impl TrajectoryProbe {
-    /// The panel of `cfg`'s first `eval.n_samples` seeds from the teacher's sample sets in
+    /// The panel of `cfg`'s first `eval.trajectory_seeds` seeds (all `eval.n_samples` by
+    /// default; [`crate::config::EvalPlan::n_trajectory`]) from the teacher's sample sets in
     /// `teacher_samples`; `None` when `eval.trajectory_points` is 0.
     pub fn new(
         cfg: &ExperimentConfig,
@@ -89,7 +93,7 @@ impl TrajectoryProbe {
                 .ok_or_else(|| anyhow::anyhow!("{} has no `{name}`", teacher_samples.display()))
         };
         let z_all = take("z")?;
-        let n = e.n_samples.min(z_all.nrows());
+        let n = crate::config::EvalPlan::new(e, z_all.nrows()).n_trajectory;
         let phi_k = take("phi_k")?.slice(s![..n, ..]).to_owned();
         let indep = take("phi_k_indep")?;
         let phi_k_indep = indep.slice(s![..n.min(indep.nrows()), ..]).to_owned();
@@ -159,6 +163,7 @@ impl TrajectoryProbe {
                 self.sw_seed,
             )?,
             fit_floor_sw2: self.fit_floor_sw2,
+            n,
         })
     }
 }

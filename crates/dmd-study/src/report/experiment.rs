@@ -263,9 +263,13 @@ fn trajectory_table(md: &mut String, out: &Path, l: &Loaded) -> Result<()> {
         let probe_s: f64 = points.iter().map(|p| p.probe_s).sum();
         writeln!(
             md,
-            "\nPairing over training (snapshot {}): {} points on a fixed panel of seeds, iterations {} to {}; measuring took {:.1} s of the run's {:.0} s ({:.1}%).\n",
+            "\nPairing over training (snapshot {}): {} points on a fixed panel of {}seeds, iterations {} to {}; measuring took {:.1} s of the run's {:.0} s ({:.1}%).\n",
             m.snapshot,
             points.len(),
+            match first.measures.n {
+                0 => String::new(),
+                n => format!("{n} "),
+            },
             first.iteration,
             last.iteration,
             probe_s,
