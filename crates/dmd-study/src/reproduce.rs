@@ -109,6 +109,14 @@ pub struct PlannedJob {
 }
 
 impl PlannedJob {
+    /// A whole experiment.
+    pub fn whole(experiment: &str) -> Self {
+        Self {
+            experiment: experiment.to_string(),
+            prefetch: None,
+        }
+    }
+
     /// Its name in progress lines and logs: `mnist-snapshots@1024` for a prefetch.
     pub fn name(&self) -> String {
         match self.prefetch {
@@ -124,30 +132,27 @@ impl PlannedJob {
 /// a job of its own, those jobs run first, and the experiment itself runs last, when it only
 /// measures what they computed. The other experiments keep the order of [`EXPERIMENTS`].
 pub fn job_order(plan: &crate::plan::Plan) -> Vec<PlannedJob> {
-    let many = |e: &crate::plan::PlannedExperiment| e.skipped.is_none() && e.students.len() > 1;
-    let job = |experiment: &str, prefetch| PlannedJob {
-        experiment: experiment.to_string(),
-        prefetch,
-    };
-    let mut order = Vec::new();
-    for e in plan.experiments.iter().filter(|e| many(e)) {
-        for s in e.students.iter().filter(|s| s.shared_with.is_none()) {
-            order.push(job(&e.name, Some(s.snapshot)));
-        }
-    }
-    order.extend(
-        plan.experiments
+    let (many, single): (Vec<_>, Vec<_>) = plan
+        .experiments
+        .iter()
+        .partition(|e| e.skipped.is_none() && e.students.len() > 1);
+    let ahead = many.iter().flat_map(|e| {
+        e.students
             .iter()
-            .filter(|e| !many(e))
-            .map(|e| job(&e.name, None)),
-    );
-    order.extend(
-        plan.experiments
-            .iter()
-            .filter(|e| many(e))
-            .map(|e| job(&e.name, None)),
-    );
-    order
+            .filter(|s| s.shared_with.is_none())
+            .map(|s| PlannedJob {
+                experiment: e.name.clone(),
+                prefetch: Some(s.snapshot),
+            })
+    });
+    ahead
+        .chain(
+            single
+                .iter()
+                .chain(&many)
+                .map(|e| PlannedJob::whole(&e.name)),
+        )
+        .collect()
 }
 
 /// Runs the experiments, writes `run_info.json` and the report.
@@ -212,13 +217,7 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
         .ok();
     let order = match &plan {
         Some(p) => job_order(p),
-        None => selected
-            .iter()
-            .map(|n| PlannedJob {
-                experiment: n.to_string(),
-                prefetch: None,
-            })
-            .collect(),
+        None => selected.iter().map(|n| PlannedJob::whole(n)).collect(),
     };
     let par = jobs::Parallelism::new(a.jobs);
     let ahead = order.iter().filter(|j| j.prefetch.is_some()).count();
@@ -266,7 +265,7 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
         })
         .collect();
     let outcomes = jobs::run_jobs("reproduce", &job_list, par)?;
-    let statuses: Vec<ExperimentStatus> = outcomes
+    let mut statuses: Vec<ExperimentStatus> = outcomes
         .into_iter()
         .zip(&order)
         .filter_map(|(o, j)| {
@@ -298,7 +297,6 @@ pub fn run(a: ReproduceOptions) -> Result<()> {
         })
         .collect();
     // In the paper's order, whatever order they ran in.
-    let mut statuses = statuses;
     statuses.sort_by_key(|st| EXPERIMENTS.iter().position(|n| *n == st.name));
     let info = RunInfo {
         profile: profile.clone(),

@@ -251,20 +251,17 @@ struct StudentKey<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint_sha256: Option<String>,
     /// Points of the pairing-over-training trajectory measured while distilling (absent when
-    /// off); the panel is the teacher samples' first `eval.n_samples` seeds.
+    /// off).
     #[serde(skip_serializing_if = "is_zero")]
     trajectory_points: u64,
     /// `eval.trajectory_seeds` when a smaller panel is set (absent for the default, all N).
-    #[serde(skip_serializing_if = "is_zero_usize")]
+    #[serde(skip_serializing_if = "is_zero")]
     trajectory_seeds: usize,
 }
 
-fn is_zero_usize(v: &usize) -> bool {
-    *v == 0
-}
-
-fn is_zero(v: &u64) -> bool {
-    *v == 0
+/// A key field left out at its default (so older stage keys keep their hash).
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// Wall times and where the outputs of one experiment are.

@@ -1,8 +1,8 @@
 //! Pairing over training: the student measured on a fixed panel of seeds while it trains.
 //!
 //! The panel is the first seeds of the teacher's sample sets (`eval.trajectory_seeds`, by
-//! default all of the claims' `N = eval.n_samples`), with the teacher's `Phi_K(z)` and its remapping ruler cached, and the teacher's
-//! `Phi_K(z')` on independent seeds for the fit. At every point the probe draws `G(z)` and
+//! default all of the claims' `N = eval.n_samples`), with the teacher's `Phi_K(z)` and its
+//! remapping ruler cached, and the teacher's `Phi_K(z')` on independent seeds for the fit. At every point the probe draws `G(z)` and
 //! records the equivalent remapping angle on the ruler, `E_DT / E_rand`, the copy score,
 //! `Delta_E` (within class on conditional data) and the sliced W2 of `G(z)` against `Phi_K(z')`
 //! beside its noise floor `SW2(Phi_K(z), Phi_K(z'))`. The training loop adds the cumulative

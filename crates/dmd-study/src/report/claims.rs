@@ -182,11 +182,14 @@ pub(super) fn claims(r: &BTreeMap<String, Loaded>, failed: &[String]) -> Vec<Cla
                     why,
                 ),
             };
+            // "Weaker copying at the earliest snapshot" compares it with the last: both gated.
+            let ends = [verdicts[0], verdicts[verdicts.len() - 1]];
+            let weaker = crate::gates::readable_points(&ends).map_or_else(
+                |why| why,
+                |_| claim_verdict(true, first.student().delta_e > lastm.student().delta_e),
+            );
             (
-                Some((
-                    format!("{} ({} it)", fmt_de(first), first.snapshot),
-                    gated(first, first.student().delta_e > lastm.student().delta_e),
-                )),
+                Some((format!("{} ({} it)", fmt_de(first), first.snapshot), weaker)),
                 Some(trend),
             )
         }
